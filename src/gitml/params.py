@@ -1,0 +1,88 @@
+"""Loading params.yaml and checking it against the project's JSON Schema.
+
+Errors name the key, the bad value and what was expected, e.g.
+``params.yaml: train.n_estimators = -3 is invalid: expected a number >= 1``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitml.errors import GitmlError
+
+
+def read_yaml(path: str | Path) -> Any:
+    p = Path(path)
+    if not p.exists():
+        raise GitmlError(f"{p} does not exist", hint="create it or pass the right path")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise GitmlError(f"{p} is not valid YAML: {exc}", hint="fix the YAML syntax") from exc
+
+
+def read_schema(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise GitmlError(f"params schema {p} does not exist", hint="check [tool.gitml].params_schema") from exc
+    except json.JSONDecodeError as exc:
+        raise GitmlError(f"params schema {p} is not valid JSON: {exc}") from exc
+
+
+def _expected(error: Any) -> str:
+    """Describe in words what the schema wanted where this error happened."""
+    v, kw = error.validator_value, error.validator
+    words = {
+        "type": lambda: f"a value of type {' or '.join(v) if isinstance(v, list) else v}",
+        "enum": lambda: "one of " + ", ".join(repr(x) for x in v),
+        "const": lambda: repr(v),
+        "minimum": lambda: f"a number >= {v}",
+        "maximum": lambda: f"a number <= {v}",
+        "exclusiveMinimum": lambda: f"a number > {v}",
+        "exclusiveMaximum": lambda: f"a number < {v}",
+        "minLength": lambda: f"a string of at least {v} characters",
+        "pattern": lambda: f"a string matching {v}",
+        "required": lambda: "the keys " + ", ".join(v),
+    }
+    return words[kw]() if kw in words else error.message
+
+
+def validation_error(data: Any, schema: dict[str, Any], source: str) -> GitmlError | None:
+    """The most relevant schema violation as a GitmlError, or None when data is valid."""
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
+    validator_cls = jsonschema.validators.validator_for(schema)
+    error = best_match(validator_cls(schema).iter_errors(data))
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        key = f"{where}.{extra[0]}" if error.absolute_path else extra[0]
+        return GitmlError(
+            f"{source}: unknown key {key}", hint=f"expected one of: {', '.join(allowed)}"
+        )
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        key = f"{where}.{missing[0]}" if error.absolute_path else missing[0]
+        return GitmlError(f"{source}: missing key {key}", hint="add it (see the params schema)")
+    return GitmlError(f"{source}: {where} = {error.instance!r} is invalid: expected {_expected(error)}")
+
+
+def load_validated(params_path: str | Path, schema_path: str | Path) -> dict[str, Any]:
+    """Read params and raise a GitmlError naming the first problem, if any."""
+    data = read_yaml(params_path)
+    if data is None:
+        data = {}
+    err = validation_error(data, read_schema(schema_path), Path(params_path).name)
+    if err is not None:
+        raise err
+    return data
