@@ -73,9 +73,9 @@ def doctor(as_json: bool, repo: str) -> None:
 @click.option("-C", "--repo", default=".", show_default=True, help="Project directory.")
 def validate_cmd(repo: str) -> None:
     """Check params.yaml against the project's params JSON Schema."""
-    from gitml import pipeline_ops
+    from gitml import reproduce as reproduce_mod
 
-    path = pipeline_ops.validate_params(repo)
+    path = reproduce_mod.validate_params(repo)
     click.echo(f"{path} is valid")
 
 
@@ -85,13 +85,13 @@ def validate_cmd(repo: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what ran and the metrics as JSON.")
 def repro(repo: str, push: bool, as_json: bool) -> None:
     """Validate params, reproduce the pipeline (restoring cached stages from the remote), push, show metrics."""
-    from gitml import pipeline_ops
+    from gitml import reproduce as reproduce_mod
 
-    result = pipeline_ops.reproduce(repo, push=push)
+    result = reproduce_mod.reproduce(repo, push=push)
     if as_json:
         echo_json(result.as_dict())
     else:
-        click.echo(pipeline_ops.render_summary(result))
+        click.echo(reproduce_mod.render_summary(result))
 
 
 @cli.command()
