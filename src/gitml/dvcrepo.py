@@ -13,10 +13,16 @@ from pathlib import Path
 from gitml.errors import CommandError, GitmlError
 from gitml.proc import dvc, dvc_argv
 
-# How `dvc repro` announces what it does with each stage (DVC 3.x).
-_RAN = re.compile(r"^Running stage '(?P<name>[^']+)'")
-_RESTORED = re.compile(r"^Stage '(?P<name>[^']+)' is cached - skipping run")
-_UNCHANGED = re.compile(r"^Stage '(?P<name>[^']+)' didn't change")
+# How `dvc repro --pull` announces what it does with each stage (DVC 3.x), and the
+# fate each line implies. A later line about the same stage can upgrade its fate:
+# "Pulling data" then "Running stage" means the pull missed and the stage ran.
+_EVENTS = (
+    (re.compile(r"^Running stage '(?P<name>[^']+)'"), "ran"),
+    (re.compile(r"^Stage '(?P<name>[^']+)' is cached - skipping run"), "restored"),
+    (re.compile(r"^Pulling data for stage: '(?P<name>[^']+)'"), "restored"),
+    (re.compile(r"^Stage '(?P<name>[^']+)' didn't change"), "unchanged"),
+)
+_RANK = {"unchanged": 0, "restored": 1, "ran": 2}
 
 
 @dataclass
@@ -42,37 +48,45 @@ def repro(root: str | Path, *, pull: bool = True, echo: bool = True, targets: tu
 
     With pull, stages whose run is in the remote run cache are restored, not re-run.
     """
-    argv = [*dvc_argv(), "repro", *(["--pull", "--allow-missing"] if pull else []), *targets]
+    argv = [*dvc_argv(), "repro", *(["--pull"] if pull else []), *targets]
     proc = subprocess.Popen(
         argv, cwd=root, env=stage_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1
     )
-    stages: list[StageRun] = []
+    stages: dict[str, StageRun] = {}
     lines: list[str] = []
-    started = time.perf_counter()
+    last = [time.perf_counter(), ""]  # when the current stage started, its name
 
-    def close_last(now: float) -> None:
-        if stages and stages[-1].seconds < 0:
-            stages[-1].seconds = round(now - started_stage[0], 3)
+    def close_current(now: float) -> None:
+        if last[1]:
+            stages[last[1]].seconds = round(now - last[0], 3)
 
-    started_stage = [started]
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append(line)
         if echo:
             sys.stderr.write(line)
-        for pattern, status in ((_RAN, "ran"), (_RESTORED, "restored"), (_UNCHANGED, "unchanged")):
+        for pattern, status in _EVENTS:
             m = pattern.match(line)
-            if m:
+            if not m:
+                continue
+            name = m["name"]
+            if name not in stages:
                 now = time.perf_counter()
-                close_last(now)
-                started_stage[0] = now
-                stages.append(StageRun(m["name"], status, -1.0))
-                break
+                close_current(now)
+                last[:] = [now, name]
+                stages[name] = StageRun(name, status, 0.0)
+            elif _RANK[status] > _RANK[stages[name].status]:
+                stages[name].status = status
+            break
     code = proc.wait()
-    close_last(time.perf_counter())
+    close_current(time.perf_counter())
     if code != 0:
-        raise CommandError(argv, code, "".join(lines), hint="see the stage's error above; fix it and run again")
-    return stages
+        failed = [n for n, st in stages.items() if st.status == "ran"][-1:] or ["?"]
+        stage_errors = [ln.strip()[len("error: "):] for ln in lines if ln.startswith("error: ")]
+        if stage_errors:  # the stage said what is wrong (gitml stages print "error: ..."): say just that
+            raise GitmlError(f"stage {failed[0]!r} failed: {stage_errors[-1]}")
+        raise CommandError(argv, code, "".join(lines), hint="see the stage's output above; fix it and run again")
+    return list(stages.values())
 
 
 def checkout(root: str | Path) -> None:
