@@ -51,3 +51,68 @@ def git_repo(tmp_path: Path) -> Path:
     git(repo, "add", "README.md")
     git(repo, "commit", "-q", "-m", "init")
     return repo
+
+
+# --- a real project with the example pipeline, reproduced once per session ---
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "data/external/README.md")
+
+
+def run(cwd: Path, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command, failing the test with its output when it fails."""
+    proc = subprocess.run(list(argv), cwd=cwd, text=True, capture_output=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{argv} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def set_remote(repo: Path, remote: Path) -> None:
+    """Point the project's default DVC remote at `remote` for this clone only (.dvc/config.local)."""
+    (repo / ".dvc" / "config.local").write_text(f"['remote \"local\"']\n    url = {remote}\n")
+
+
+def copy_project(src_repo: Path, src_remote: Path, dest: Path) -> tuple[Path, Path]:
+    """A full copy of a project repo (git, DVC cache, outputs) and of its remote."""
+    import shutil
+
+    repo, remote = dest / "repo", dest / "remote"
+    shutil.copytree(src_repo, repo, symlinks=True)
+    if src_remote.exists():
+        shutil.copytree(src_remote, remote)
+    set_remote(repo, remote)
+    return repo, remote
+
+
+@pytest.fixture(scope="session")
+def pipeline_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A git repo holding this project's pipeline, reproduced and pushed to its own local remote.
+
+    Built once; tests take a copy with `pipeline_project`.
+    """
+    import shutil
+
+    base = tmp_path_factory.mktemp("template")
+    repo, remote = base / "repo", base / "remote"
+    repo.mkdir()
+    for rel in PROJECT_FILES:
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / rel, repo / rel)
+    shutil.copytree(PROJECT_ROOT / "src" / "pipeline", repo / "src" / "pipeline",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp", "config.local"))
+    env = {**os.environ, "HOME": str(base), "GIT_CONFIG_GLOBAL": str(base / ".gitconfig"),
+           "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e.com", "GIT_COMMITTER_NAME": "T",
+           "GIT_COMMITTER_EMAIL": "t@e.com", "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")}
+    set_remote(repo, remote)
+    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "project"],
+                 [f"{VENV_BIN}/gitml", "repro"], ["git", "add", "-A"], ["git", "commit", "-qm", "reproduce"]):
+        proc = subprocess.run(argv, cwd=repo, env=env, text=True, capture_output=True)
+        assert proc.returncode == 0, f"{argv}: {proc.stdout}\n{proc.stderr}"
+    return repo, remote
+
+
+@pytest.fixture
+def pipeline_project(pipeline_template: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """(repo, remote): a private copy of the reproduced template project."""
+    return copy_project(*pipeline_template, tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +123,7 @@ def draw_figures(ev: Evaluation, out: Path) -> None:
     save(fig, "importance.png")
 
 
-def main(argv: list[str] | None = None) -> int:
+def arg_parser() -> argparse.ArgumentParser:
     ap = stageio.parser(__doc__.splitlines()[0])
     ap.add_argument("--model", required=True, help="model file (from train)")
     ap.add_argument("--prepared", required=True, help="folder with test.parquet (from prepare)")
@@ -129,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plots", required=True, help="folder for roc.json, prc.json, confusion.csv")
     ap.add_argument("--importance", required=True, help="feature importance JSON to write")
     ap.add_argument("--figures", required=True, help="folder for PNG figures")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arg_parser().parse_args(argv)
 
     def body() -> None:
         import joblib

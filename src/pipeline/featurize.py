@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pandas as pd
 
 from pipeline import params as params_mod
@@ -29,12 +31,16 @@ def featurize(train: pd.DataFrame, p: FeaturizeParams):
     return featurizer, features
 
 
-def main(argv: list[str] | None = None) -> int:
+def arg_parser() -> argparse.ArgumentParser:
     ap = stageio.parser(__doc__.splitlines()[0])
     ap.add_argument("--prepared", required=True, help="folder with train.parquet (from prepare)")
     ap.add_argument("--out", required=True, help="training features Parquet file to write")
     ap.add_argument("--featurizer", required=True, help="fitted featurizer (joblib) to write")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arg_parser().parse_args(argv)
 
     def body() -> None:
         p = params_mod.load(args.params)

@@ -22,9 +22,10 @@ class SyntheticParams:
 
 @dataclass(frozen=True)
 class CsvParams:
-    path: str = "data/external/data.csv"
-    target: str = "target"
-    schema: str = "data/external/schema.yaml"
+    """A user's CSV and its schema, both relative to the external data folder."""
+
+    file: str = "data.csv"
+    schema: str = "schema.yaml"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import json
 from pathlib import Path
 
@@ -44,15 +46,20 @@ def stats(train: pd.DataFrame, test: pd.DataFrame) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def arg_parser() -> argparse.ArgumentParser:
     ap = stageio.parser(__doc__.splitlines()[0])
     ap.add_argument("--raw", required=True, help="raw data Parquet file (from ingest)")
+    ap.add_argument("--external", default="data/external", help="folder of user-supplied data and its schema")
     ap.add_argument("--out", required=True, help="folder to write train.parquet, test.parquet, schema.json, stats.json")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arg_parser().parse_args(argv)
 
     def body() -> None:
         p = params_mod.load(args.params)
-        schema = sources.schema_for(p.data)
+        schema = sources.schema_for(p.data, Path(args.external))
         train, test = prepare(stageio.read_table(args.raw), schema, p.split, p.seed)
         served = DataSchema(columns=schema.columns, target=sources.TARGET, classes=(0, 1))
         with stageio.atomic_dir(args.out) as tmp:

@@ -80,6 +80,11 @@ class DataSchema:
         return cls.from_dict(yaml.safe_load(p.read_text(encoding="utf-8")), source=str(p))
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, so messages read 7, not np.int64(7)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _first_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -102,7 +107,7 @@ def validate(df: pd.DataFrame, schema: DataSchema, source: str = "data") -> None
         if bad_text.any():
             row = _first_row(bad_text.to_numpy())
             raise DataError(
-                f"{source}: column {col.name!r} row {row} has {values.iloc[row]!r}; expected a {col.dtype} number"
+                f"{source}: column {col.name!r} row {row} has {_plain(values.iloc[row])!r}; expected a {col.dtype} number"
             )
         nulls = numeric.isna().to_numpy()
         if nulls.any() and not col.nullable:
@@ -132,7 +137,7 @@ def validate(df: pd.DataFrame, schema: DataSchema, source: str = "data") -> None
     if bad.any():
         row = _first_row(bad.to_numpy())
         raise DataError(
-            f"{source}: target column {schema.target!r} row {row} has {target.iloc[row]!r}; "
+            f"{source}: target column {schema.target!r} row {row} has {_plain(target.iloc[row])!r}; "
             f"expected one of {list(schema.classes)}"
         )
     counts = target.value_counts()

@@ -49,7 +49,7 @@ def synthetic(p: DataParams, seed: int) -> pd.DataFrame:
 
 def read_csv(path: Path) -> pd.DataFrame:
     if not path.exists():
-        raise GitmlError(f"data file {path} does not exist", hint="put your CSV there or fix data.csv.path in params.yaml")
+        raise GitmlError(f"data file {path} does not exist", hint="put your CSV there or fix data.csv.file in params.yaml")
     try:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError as exc:
@@ -58,10 +58,10 @@ def read_csv(path: Path) -> pd.DataFrame:
         raise GitmlError(f"{path} is not a valid CSV file: {exc}") from exc
 
 
-def schema_for(p: DataParams, root: Path = Path(".")) -> DataSchema:
-    """The schema the raw data of this source is declared to have."""
+def schema_for(p: DataParams, external: Path) -> DataSchema:
+    """The schema the raw data of this source is declared to have (a CSV's lies in `external`)."""
     if p.source == "csv":
-        return DataSchema.load(root / p.csv.schema)
+        return DataSchema.load(external / p.csv.schema)
     if p.source == "breast_cancer":
         names = [c for c in breast_cancer_columns()]
         return DataSchema(columns=tuple(Column(n, "float", min=0.0) for n in names), target=TARGET)

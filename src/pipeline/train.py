@@ -6,6 +6,8 @@ is exactly what is served.
 
 from __future__ import annotations
 
+import argparse
+
 from typing import Any
 
 import pandas as pd
@@ -36,12 +38,16 @@ def train(features: pd.DataFrame, featurizer: Any, p: TrainParams, seed: int) ->
     return Pipeline([("features", featurizer), ("model", estimator)])
 
 
-def main(argv: list[str] | None = None) -> int:
+def arg_parser() -> argparse.ArgumentParser:
     ap = stageio.parser(__doc__.splitlines()[0])
     ap.add_argument("--features", required=True, help="training features Parquet file (from featurize)")
     ap.add_argument("--featurizer", required=True, help="fitted featurizer (from featurize)")
     ap.add_argument("--out", required=True, help="model file (joblib) to write")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arg_parser().parse_args(argv)
 
     def body() -> None:
         import joblib
