@@ -17,7 +17,10 @@ from gitml import __version__
 from gitml.errors import GitmlError
 
 # command name -> "module:attribute" of a click command, imported on use.
-_SUBGROUPS: dict[str, str] = {}
+_SUBGROUPS: dict[str, str] = {
+    "registry": "gitml.registry.cli:registry",
+    "ci": "gitml.ci.cli:ci",
+}
 
 
 class LazyGroup(click.Group):

@@ -1,0 +1,1 @@
+"""Commands that run inside CI jobs (`gitml ci ...`)."""
