@@ -23,6 +23,10 @@ _EVENTS = (
     (re.compile(r"^Stage '(?P<name>[^']+)' didn't change"), "unchanged"),
 )
 _RANK = {"unchanged": 0, "restored": 1, "ran": 2}
+# Expected when a stage's outputs are not in the remote yet (it then runs): not worth showing.
+_PULL_MISS_NOISE = re.compile(
+    r"^(WARNING: Some of the cache files do not exist neither locally nor on remote|(name: .*, )?md5: [0-9a-f]+(\.dir)?$)"
+)
 
 
 @dataclass
@@ -63,7 +67,7 @@ def repro(root: str | Path, *, pull: bool = True, echo: bool = True, targets: tu
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append(line)
-        if echo:
+        if echo and not _PULL_MISS_NOISE.match(line):
             sys.stderr.write(line)
         for pattern, status in _EVENTS:
             m = pattern.match(line)
