@@ -1,0 +1,1 @@
+"""Talking to the Git forge (GitHub's REST API): one client, reused by every capability."""
