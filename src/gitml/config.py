@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,48 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """[tool.gitml.serve]: how `gitml serve` finds the served schema, logs predictions and follows a stage."""
+
+    schema: str = "data/prepared/schema.json"  # JSON schema of the features, read at the model's revision
+    max_batch: int = 10000  # rows per /predict request
+    log: str = ".gitml/predictions/predictions.jsonl"  # prediction log (JSON Lines), "" to disable
+    log_max_bytes: int = 64 * 1024 * 1024  # rotate the log past this size
+    log_backups: int = 5  # rotated files kept (predictions.jsonl.1 ... .N)
+    log_queue: int = 10000  # records waiting to be written; more are dropped (and counted), never blocking
+    poll_seconds: float = 30.0  # how often the stage tag is checked on the git remote
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    """[tool.gitml.monitor.retrain]: open a retraining pull request on a drift breach."""
+
+    enabled: bool = False
+    command: str = ""  # moves the data version, e.g. "dvc update data/raw.parquet.dvc"
+    branch: str = "gitml/retrain"
+    base: str = "main"
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """[tool.gitml.monitor]: what drift, quality and live performance are judged against."""
+
+    reference: str = "data/prepared/train.parquet"  # training data of the served version (read at its revision)
+    bins: int = 10  # quantile bins of the population stability index
+    psi: float = 0.2  # a feature drifts when its PSI reaches this ...
+    ks_pvalue: float = 0.01  # ... or its KS p-value is below this (Bonferroni over features)
+    ks_statistic: float = 0.1  # ... and its KS statistic reaches this (effect size: large samples are always "significant")
+    prediction_psi: float = 0.2  # PSI of the predicted score that flags prediction drift
+    null_rate: float = 0.05  # the largest null share of a nullable feature (non-nullable: none allowed)
+    out_of_range: float = 0.01  # the largest share of values outside the schema's min/max
+    unseen_category: float = 0.01  # the largest share of category values the training data never held
+    max_metric_drop: float = 0.05  # live metric below offline by more than this: production skew
+    min_rows: int = 50  # fewer current rows than this: report, but never breach
+    label: str = "drift"  # the label of the drift issue
+    retrain: RetrainConfig = field(default_factory=RetrainConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     params: Path
@@ -59,6 +102,8 @@ class Config:
     raw: dict[str, Any]
     gate: GateConfig = field(default_factory=GateConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     @property
     def params_file(self) -> Path:
@@ -100,6 +145,8 @@ def load(root: str | Path | None = None) -> Config:
         raw=table,
         gate=_gate(table.get("gate", {}), pyproject),
         report=_report(table.get("report", {}), pyproject),
+        serve=_typed_table(ServeConfig, table.get("serve", {}), "serve", pyproject),
+        monitor=_monitor(table.get("monitor", {}), pyproject),
     )
 
 
@@ -166,3 +213,48 @@ def _report(table: Any, pyproject: Path) -> ReportConfig:
     if not isinstance(stats, list) or not all(isinstance(x, str) for x in stats):
         raise _bad(pyproject, "report.stats", stats, "a list of paths")
     return ReportConfig(watermark=watermark.strip(), stats=tuple(stats))
+
+
+def _typed_table(cls: Any, table: Any, key: str, pyproject: Path, skip: tuple[str, ...] = ()) -> Any:
+    """A flat dataclass from a table: unknown keys and wrong types name the key and what was expected."""
+    if not isinstance(table, dict):
+        raise _bad(pyproject, key, table, "a table")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
+    unknown = sorted(set(table) - set(fields) - set(skip))
+    if unknown:
+        raise GitmlError(f"unknown key [tool.gitml.{key}].{unknown[0]} in {pyproject}",
+                         hint=f"known keys: {', '.join(sorted(fields))}")
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in table:
+            continue
+        value, default = table[name], f.default
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+            expected = "true or false"
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+            expected = "a whole number > 0"
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+            expected = "a number >= 0"
+            value = float(value) if ok else value
+        else:
+            ok = isinstance(value, str)
+            expected = "a string"
+        if not ok:
+            raise _bad(pyproject, f"{key}.{name}", value, expected)
+        values[name] = value
+    return cls(**values)
+
+
+def _monitor(table: Any, pyproject: Path) -> MonitorConfig:
+    if not isinstance(table, dict):
+        raise _bad(pyproject, "monitor", table, "a table")
+    cfg = _typed_table(MonitorConfig, table, "monitor", pyproject, skip=("retrain",))
+    if cfg.bins < 2:
+        raise _bad(pyproject, "monitor.bins", cfg.bins, "a whole number >= 2")
+    retrain = _typed_table(RetrainConfig, table.get("retrain", {}), "monitor.retrain", pyproject)
+    if retrain.enabled and not retrain.command.strip():
+        raise _bad(pyproject, "monitor.retrain.command", retrain.command, "the command that moves the data version")
+    return dataclasses.replace(cfg, retrain=retrain)
