@@ -110,7 +110,7 @@ def _build_template(base: Path) -> None:
     (repo / ".gitignore").write_text(".gitml/\n")
     sh(repo, "git", "init", "-q", "-b", "main", env=env)
     sh(repo, "dvc", "init", "-q", env=env)
-    sh(repo, "dvc", "remote", "add", "-d", "local", "../../dvcremote", env=env)
+    sh(repo, "dvc", "remote", "add", "-d", "local", "../dvcremote", env=env)
     sh(repo, "dvc", "config", "core.autostage", "true", env=env)
 
     def repro_commit(message: str) -> None:
