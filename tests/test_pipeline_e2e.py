@@ -145,3 +145,22 @@ def test_doctor_passes_on_a_ready_project_and_names_the_fix_otherwise(pipeline_p
     assert "FAIL params: params.yaml: split.test_size = 2 is invalid" in proc.stdout
     assert "FAIL remote: remote 'local' at /proc/not-writable is not writable" in proc.stdout
     assert "fix:" in proc.stdout
+
+
+def test_every_data_version_can_be_recalled_for_its_commit(pipeline_project, tmp_path):
+    repo, remote = pipeline_project
+    first_lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    set_param(repo, "data", "source", "synthetic")
+    set_param(repo, "data.synthetic", "n_samples", 300)
+    assert fates(repro_json(repo))["ingest"] == "ran"
+    run(repo, "git", "commit", "-qam", "synthetic data")
+
+    for rev, lock in (("HEAD~1", first_lock), ("HEAD", yaml.safe_load((repo / "dvc.lock").read_text()))):
+        clone = tmp_path / rev  # an empty machine for each commit
+        run(tmp_path, "git", "clone", "-q", str(repo), str(clone))
+        set_remote(clone, remote)
+        run(clone, "git", "checkout", "-q", rev)
+        run(clone, f"{VENV_BIN}/dvc", "pull", "-q", "data/raw.parquet")
+        expected = lock["stages"]["ingest"]["outs"][0]["md5"]
+        assert hashlib.md5((clone / "data/raw.parquet").read_bytes()).hexdigest() == expected
+    assert first_lock["stages"]["ingest"]["outs"][0]["md5"] != expected, "the two commits hold different data"
