@@ -31,7 +31,7 @@ def head_commit(root: PathLike) -> str:
 
 def dirty_files(root: PathLike) -> list[str]:
     """Tracked files with uncommitted changes (staged or not)."""
-    out = git("status", "--porcelain", "--untracked-files=no", cwd=root)
+    out = run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root).stdout
     return [line[3:] for line in out.splitlines() if line.strip()]
 
 
