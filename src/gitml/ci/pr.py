@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -133,9 +134,25 @@ def commit_lock(root: Path, stages: list[dict[str, Any]]) -> str:
     return git("rev-parse", "HEAD", cwd=root)
 
 
-def push_lock(root: Path, branch: str) -> None:
-    run(["git", "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"], cwd=root,
-        hint=f"the job needs `contents: write` and a checkout that keeps credentials to push to {branch}")
+def push_lock(root: Path, branch: str, env: Mapping[str, str] | None = None) -> None:
+    """Push the dvc.lock commit to the PR branch.
+
+    In GitHub Actions the checkout keeps no credentials (persist-credentials: false); the
+    token goes to git as an HTTP header through GIT_CONFIG_* variables: never on a command
+    line, in a URL or in .git/config.
+    """
+    env = dict(os.environ if env is None else env)
+    token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    if token and env.get("GITHUB_ACTIONS") == "true":
+        import base64
+
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+        env.update({"GIT_CONFIG_COUNT": str(n + 1), f"GIT_CONFIG_KEY_{n}": f"http.{server}/.extraheader",
+                    f"GIT_CONFIG_VALUE_{n}": f"AUTHORIZATION: basic {basic}"})
+    run(["git", "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"], cwd=root, env=env,
+        hint=f"the job needs `contents: write` and GITHUB_TOKEN to push dvc.lock to {branch}")
 
 
 # -- the job ------------------------------------------------------------------
@@ -172,6 +189,8 @@ def run_pr(
     """The whole job. Errors from GitHub are collected (the report is written first) and raised at the end."""
     from gitml.forge import comment as comment_mod
 
+    if poster == "auto":
+        poster = "cml" if shutil.which("cml", path=(env or os.environ).get("PATH")) else "native"
     started = time.perf_counter()
     env = os.environ if env is None else env
     cfg = config_mod.load(repo)
@@ -203,7 +222,7 @@ def run_pr(
         target = branch or ctx.head_ref
         do_push = (ctx.event_name is not None and not ctx.is_fork) if git_push is None else git_push
         if do_push and target:
-            push_lock(root, target)
+            push_lock(root, target, env)
             pushed = True
 
     report = compare.build(root, mbase, stages=stages, base_label=base_branch,
@@ -228,7 +247,7 @@ def run_pr(
                                                                   sha=lock_commit or head_sha, env=env))
         pr.posted = posted.as_dict() if posted else None
     elif poster != "none":
-        raise GitmlError(f"unknown poster {poster!r}", hint="use cml, native or none")
+        raise GitmlError(f"unknown poster {poster!r}", hint="use auto, cml, native or none")
 
     if use_status:
         gate = report["gate"]
@@ -257,6 +276,16 @@ def _status(client: Any, repo: str | None, sha: str, state: str, cfg: config_mod
         raise GitmlError("no repository to set a status on", hint="set GITHUB_REPOSITORY=owner/name")
     return status_mod.set_status(client, repo, sha, state=state, context=cfg.gate.context,
                                  description=description, target_url=target_url)
+
+
+def gate_exit(report: dict[str, Any], fail_job: bool | None = None) -> tuple[bool, str]:
+    """(should the job fail?, a one-line verdict) for a stored report."""
+    gate = report["gate"]
+    fail = gate["fail_job"] if fail_job is None else fail_job
+    verdict = f"gate {'passed' if gate['passed'] else 'failed'}: {gate['summary']}"
+    if not gate["passed"] and not fail:
+        verdict += " (not failing the job: [tool.gitml.gate].fail_job = false)"
+    return (fail and not gate["passed"]), verdict
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
