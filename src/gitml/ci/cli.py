@@ -35,8 +35,8 @@ def release(repo: str, sha: str, bump: str | None, github_repo: str | None, no_p
 @ci.command("pr")
 @click.option("-C", "--repo", default=".", show_default=True, help="Project directory (a checkout of the PR head).")
 @click.option("--base", default=None, help="Base branch to compare against (default: GITHUB_BASE_REF, else main).")
-@click.option("--poster", type=click.Choice(["cml", "native", "none"]), default="none", show_default=True,
-              help="Post the sticky comment with CML, with gitml's own GitHub client, or not at all.")
+@click.option("--poster", type=click.Choice(["auto", "cml", "native", "none"]), default="none", show_default=True,
+              help="Post the sticky comment with CML, with gitml's own GitHub client (auto: CML when on PATH), or not.")
 @click.option("--push/--no-push", default=True, show_default=True,
               help="Push new outputs and run-cache entries to the DVC remote.")
 @click.option("--commit-lock/--no-commit-lock", default=True, show_default=True,
@@ -66,9 +66,25 @@ def pr_cmd(repo: str, base: str | None, poster: str, push: bool, commit_lock: bo
     if result.errors:
         raise GitmlError("; ".join(result.errors),
                          hint=f"the report is not lost: {result.paths['markdown']}, the job summary and the artifact")
-    fail = result.report["gate"]["fail_job"] if fail_on_gate is None else fail_on_gate
-    if fail and not result.gate_passed:
-        click.secho(f"gate failed: {result.report['gate']['summary']}", fg="red", err=True)
+    fail, verdict = pr_mod.gate_exit(result.report, fail_on_gate)
+    if fail:
+        click.secho(verdict, fg="red", err=True)
+        sys.exit(1)
+
+
+@ci.command("gate")
+@click.argument("report_json", default="reports/pr/report.json", type=click.Path(dir_okay=False))
+@click.option("--fail-on-gate/--no-fail-on-gate", default=None,
+              help="Exit 1 when the gate failed (default: the report's [tool.gitml.gate].fail_job).")
+def gate_cmd(report_json: str, fail_on_gate: bool | None) -> None:
+    """Exit 1 when the report's quality gate failed (and failing the job is configured)."""
+    import sys
+
+    from gitml.ci import pr as pr_mod
+
+    fail, verdict = pr_mod.gate_exit(pr_mod.load_report(report_json), fail_on_gate)
+    click.secho(verdict, fg="red" if fail else None, err=fail)
+    if fail:
         sys.exit(1)
 
 
