@@ -24,6 +24,9 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 details{margin:.2rem 0}summary{cursor:pointer}
 """
 
+FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+           '<rect width="16" height="16" rx="3" fill="#0969da"/><path d="M4 11l3-4 2 2 3-5" stroke="#fff" fill="none"/></svg>\n')
+
 
 def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
@@ -49,7 +52,7 @@ def trend_svg(metric: str, points: list[tuple[str, float]], width: int = 420, he
 
     coords = [xy(i, y) for i, (_, y) in enumerate(points)]
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="{_e(metric)} by version">',
+        f'<svg width="{width}" height="{height}" role="img" aria-label="{_e(metric)} by version">',
         f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + ih}" stroke="#8c959f"/>',
         f'<line x1="{pad_l}" y1="{pad_t + ih}" x2="{pad_l + iw}" y2="{pad_t + ih}" stroke="#8c959f"/>',
         f'<text x="{pad_l - 4}" y="{pad_t + 4}" font-size="10" text-anchor="end">{hi:.4g}</text>',
@@ -135,11 +138,13 @@ def build(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str
     body += [_artifact_section(a["name"], a, views.get(a["name"])) for a in listed["artifacts"]]
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<link rel="icon" href="favicon.svg" type="image/svg+xml">'
             f"<title>Model registry: {_e(title)}</title><style>{CSS}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")
     target = Path(out)
     index = write_text_atomic(target / "index.html", page)
     write_json_atomic(target / "registry.json", {"version": 1, "artifacts": listed["artifacts"], "details": views})
+    write_text_atomic(target / "favicon.svg", FAVICON)
     write_text_atomic(target / ".nojekyll", "")
     return {"index": str(index), "artifacts": len(listed["artifacts"]),
             "versions": sum(len(v["versions"]) for v in views.values())}
