@@ -20,6 +20,7 @@ from gitml.errors import GitmlError
 _SUBGROUPS: dict[str, str] = {
     "registry": "gitml.registry.cli:registry",
     "ci": "gitml.ci.cli:ci",
+    "serve": "gitml.serve.cli:serve",
     "sandbox": "gitml.sandbox_cli:sandbox",
     "runner": "gitml.runners.cli:runner",
 }
