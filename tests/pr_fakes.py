@@ -27,6 +27,17 @@ class FakePullRequest:
         base = f"/repos/{repo}/issues/{number}"
         gh.add("GET", f"{base}/comments", handler=self._list)
         gh.add("POST", f"{base}/comments", handler=self._create)
+        # commit statuses on any sha (the dvc.lock commit's sha is not known in advance)
+        answer = gh._answer
+
+        def answer_with_statuses(call: Call, query: str) -> Answer:
+            if call.method == "POST" and call.path.startswith(f"/repos/{repo}/statuses/"):
+                with gh._lock:
+                    gh.calls.append(call)
+                return self._status(call)
+            return answer(call, query)
+
+        gh._answer = answer_with_statuses  # type: ignore[method-assign]
 
     def seed(self, login: str, body: str, user_type: str = "User") -> dict[str, Any]:
         comment = {"id": next(self._ids), "body": body, "user": {"login": login, "type": user_type},
@@ -34,9 +45,6 @@ class FakePullRequest:
         self.comments.append(comment)
         self.gh.add("PATCH", f"/repos/{self.repo}/issues/comments/{comment['id']}", handler=self._update)
         return comment
-
-    def watch_statuses(self, sha: str) -> None:
-        self.gh.add("POST", f"/repos/{self.repo}/statuses/{sha}", handler=self._status)
 
     def watch_label(self, label: str) -> None:
         self.labels.append(label)

@@ -99,7 +99,6 @@ def test_error_answers_are_clear_and_hide_the_token(status: int, message: str, h
 def test_commit_status_and_label_removal() -> None:
     with GitHubStub() as gh:
         pr = FakePullRequest(gh, "o/r", 7)
-        pr.watch_statuses("abc123")
         pr.watch_label("safe-to-train")
         client = GitHubClient(TOKEN, api_url=gh.url)
         status_mod.set_status(client, "o/r", "abc123", state="failure", context="gitml/gate",
