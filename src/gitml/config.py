@@ -94,6 +94,17 @@ class MonitorConfig:
 
 
 @dataclass(frozen=True)
+class ExperimentConfig:
+    """[tool.gitml.experiment]: experiments run from issues (`/experiment key=value ...`)."""
+
+    primary_metric: str = ""  # the metric that picks the best variant ("" = the first gate metric)
+    max_variants: int = 32  # the largest grid one command may expand to
+    label: str = "experiment"  # the issue label that runs the issue form's experiment
+    watermark: str = "gitml-experiment"  # CML watermark title of the sticky results comment
+    branch_prefix: str = "exp/"  # promoted experiments become branches PREFIX + NAME
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     params: Path
@@ -104,6 +115,7 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
 
     @property
     def params_file(self) -> Path:
@@ -147,6 +159,7 @@ def load(root: str | Path | None = None) -> Config:
         report=_report(table.get("report", {}), pyproject),
         serve=_typed_table(ServeConfig, table.get("serve", {}), "serve", pyproject),
         monitor=_monitor(table.get("monitor", {}), pyproject),
+        experiment=_typed_table(ExperimentConfig, table.get("experiment", {}), "experiment", pyproject),
     )
 
 
