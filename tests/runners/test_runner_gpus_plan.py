@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA, RecordedSmi, missing_smi
+from runner_support import DATA, RecordedSmi, missing_smi
 
 from gitml.cli import cli
 from gitml.errors import GitmlError

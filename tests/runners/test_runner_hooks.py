@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, KIT, RecordedSmi
+from runner_support import DATA, KIT, RecordedSmi
 
 from gitml.runners import hooks
 

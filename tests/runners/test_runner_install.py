@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA, KIT, RecordedSmi
+from runner_support import DATA, KIT, RecordedSmi
 from github_stub import GitHubStub
 from test_runner_download import fake_release, sha
 

@@ -7,12 +7,11 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import click
 import pytest
 import yaml
-from conftest import DATA, KIT, RecordedSmi
+from runner_support import DATA, KIT, RecordedSmi
 
 from gitml.runners import gpus
 from gitml.runners.cli import runner

@@ -22,7 +22,7 @@ APPS_FIELDS = ("gpu_uuid", "pid", "used_memory", "process_name")
 Smi = Callable[[Sequence[str]], tuple[int, str]]
 
 # Marketed memory sizes (GB); a card's MiB total maps to the smallest size it reaches.
-_MEMORY_CLASSES = (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 16, 20, 24, 32, 40, 45, 48, 64, 80, 94, 96, 141, 144, 180, 192, 288)
+_MEMORY_CLASSES = (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 16, 20, 24, 32, 40, 48, 64, 80, 94, 96, 141, 144, 180, 192, 288)
 _DROP_TOKENS = re.compile(r"^(nvidia|geforce|tesla|quadro|generation|\d+gb|sxm\d*|pcie|hbm\d*e?|nvl|mig|oam)$")
 _MIG_LINE = re.compile(r"^\s+MIG\s+(?P<profile>\S+)\s+Device\s+(?P<dev>\d+):\s+\(UUID:\s*(?P<uuid>MIG-[^)\s]+)\)")
 _GPU_LINE = re.compile(r"^GPU\s+(?P<index>\d+):.*\(UUID:\s*(?P<uuid>GPU-[^)\s]+)\)")

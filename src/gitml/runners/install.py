@@ -59,12 +59,7 @@ def gitml_executable() -> str:
 
 
 def _systemctl(*args: str) -> None:
-    result = subprocess.run(["systemctl", *args], text=True, capture_output=True, check=False)
-    if result.returncode != 0:
-        raise GitmlError(
-            f"`systemctl {' '.join(args)}` failed: {(result.stderr or result.stdout).strip()}",
-            hint="run gitml runner install as root (sudo) on a machine managed by systemd",
-        )
+    _run_checked(["systemctl", *args])
 
 
 def _user_exists(user: str) -> bool:
@@ -256,7 +251,10 @@ def _install_file(source: Path, target: Path, mode: int) -> None:
 def _run_checked(argv: list[str]) -> None:
     result = subprocess.run(argv, text=True, capture_output=True, check=False)
     if result.returncode != 0:
-        raise GitmlError(f"`{' '.join(argv)}` failed: {(result.stderr or result.stdout).strip()}", hint="run as root (sudo)")
+        raise GitmlError(
+            f"`{' '.join(argv)}` failed: {(result.stderr or result.stdout).strip()}",
+            hint="run gitml runner install/remove as root (sudo) on a machine managed by systemd",
+        )
 
 
 def make_manifest(
