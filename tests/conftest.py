@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-VENV_BIN = str(Path(sys.executable).parent)
+from testkit import PROJECT_FILES, PROJECT_ROOT, VENV_BIN, copy_project, git, set_remote
+
 
 
 @pytest.fixture(autouse=True)
@@ -37,10 +37,6 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, text=True, capture_output=True).stdout.strip()
-
-
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     """An empty git repository with one commit, on branch main."""
@@ -54,35 +50,6 @@ def git_repo(tmp_path: Path) -> Path:
 
 
 # --- a real project with the example pipeline, reproduced once per session ---
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "data/external/README.md")
-
-
-def run(cwd: Path, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a command, failing the test with its output when it fails."""
-    proc = subprocess.run(list(argv), cwd=cwd, text=True, capture_output=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{argv} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
-    return proc
-
-
-def set_remote(repo: Path, remote: Path) -> None:
-    """Point the project's default DVC remote at `remote` for this clone only (.dvc/config.local)."""
-    (repo / ".dvc" / "config.local").write_text(f"['remote \"local\"']\n    url = {remote}\n")
-
-
-def copy_project(src_repo: Path, src_remote: Path, dest: Path) -> tuple[Path, Path]:
-    """A full copy of a project repo (git, DVC cache, outputs) and of its remote."""
-    import shutil
-
-    repo, remote = dest / "repo", dest / "remote"
-    shutil.copytree(src_repo, repo, symlinks=True)
-    if src_remote.exists():
-        shutil.copytree(src_remote, remote)
-    set_remote(repo, remote)
-    return repo, remote
-
 
 @pytest.fixture(scope="session")
 def pipeline_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:

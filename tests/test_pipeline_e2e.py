@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import VENV_BIN, run, set_remote
+from testkit import VENV_BIN, run, set_remote
 
 GITML = f"{VENV_BIN}/gitml"
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git
+from testkit import git
 from github_stub import GitHubStub
 from pr_fakes import FakePullRequest
 

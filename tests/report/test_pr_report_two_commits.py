@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_project, git, set_remote
+from testkit import copy_project, git, set_remote
 from github_stub import GitHubStub
 from pr_fakes import FakePullRequest
 

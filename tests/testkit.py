@@ -1,0 +1,43 @@
+"""Helpers shared by the tests (importable from any test folder: tests/ is on sys.path)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, text=True, capture_output=True).stdout.strip()
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "data/external/README.md")
+
+
+def run(cwd: Path, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command, failing the test with its output when it fails."""
+    proc = subprocess.run(list(argv), cwd=cwd, text=True, capture_output=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{argv} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def set_remote(repo: Path, remote: Path) -> None:
+    """Point the project's default DVC remote at `remote` for this clone only (.dvc/config.local)."""
+    (repo / ".dvc" / "config.local").write_text(f"['remote \"local\"']\n    url = {remote}\n")
+
+
+def copy_project(src_repo: Path, src_remote: Path, dest: Path) -> tuple[Path, Path]:
+    """A full copy of a project repo (git, DVC cache, outputs) and of its remote."""
+    repo, remote = dest / "repo", dest / "remote"
+    shutil.copytree(src_repo, repo, symlinks=True)
+    if src_remote.exists():
+        shutil.copytree(src_remote, remote)
+    set_remote(repo, remote)
+    return repo, remote
+
+
