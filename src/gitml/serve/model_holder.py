@@ -36,7 +36,8 @@ class LoadedModel:
 
     def predict(self, frame: Any) -> tuple[list[Any], np.ndarray]:
         """(predicted class labels, class probabilities) for the rows of frame."""
-        proba = np.asarray(self.model.predict_proba(frame), dtype=np.float64)
+        with np.errstate(all="ignore"):  # extreme inputs: the model's own checks raise ValueError
+            proba = np.asarray(self.model.predict_proba(frame), dtype=np.float64)
         idx = proba.argmax(axis=1)
         classes = self.classes
         return [classes[i] for i in idx.tolist()], proba

@@ -82,7 +82,10 @@ class PredictionLog:
 
     def start(self) -> PredictionLog:
         if self._thread is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:  # counted as write errors by the writer; serving goes on
+                pass
             self._thread = threading.Thread(target=self._run, name="gitml-predlog", daemon=True)
             self._thread.start()
         return self
