@@ -148,13 +148,13 @@ class PredictionLog:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            if None in batch:
+                stop = True
+                batch = [e for e in batch if e is not None]
             try:
                 if fh is None:
                     fh = self._open()
                 for e in batch:
-                    if e is None:
-                        stop = True
-                        continue
                     fh.write(self.encode(e))
                     self.written += 1
                     if fh.tell() >= self.max_bytes:
