@@ -47,12 +47,14 @@ def stage_env() -> dict[str, str]:
     return env
 
 
-def repro(root: str | Path, *, pull: bool = True, echo: bool = True, targets: tuple[str, ...] = ()) -> list[StageRun]:
+def repro(root: str | Path, *, pull: bool = True, echo: bool = True, targets: tuple[str, ...] = (),
+          command: tuple[str, ...] = ("repro",), args: tuple[str, ...] = ()) -> list[StageRun]:
     """Run `dvc repro [--pull]`, streaming its output, and report each stage's fate and time.
 
     With pull, stages whose run is in the remote run cache are restored, not re-run.
+    `command=("exp", "run")` with `args` (e.g. `--name`, `-S`) runs an experiment the same way.
     """
-    argv = [*dvc_argv(), "repro", *(["--pull"] if pull else []), *targets]
+    argv = [*dvc_argv(), *command, *(["--pull"] if pull else []), *args, *targets]
     proc = subprocess.Popen(
         argv, cwd=root, env=stage_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1
     )

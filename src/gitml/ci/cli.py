@@ -121,3 +121,12 @@ def unlabel_cmd(label: str, pr_number: int | None, github_repo: str | None) -> N
 
     removed = post_mod.unlabel(label, pr_number=pr_number, github_repo=github_repo)
     click.echo(f"removed label {label!r}" if removed else f"label {label!r} was not on the PR")
+
+
+def _register_experiment() -> None:
+    from gitml.experiments.cli import experiment
+
+    ci.add_command(experiment)
+
+
+_register_experiment()

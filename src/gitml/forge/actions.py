@@ -70,3 +70,18 @@ def from_env(env: Mapping[str, str] | None = None) -> ActionsContext:
         run_id=env.get("GITHUB_RUN_ID"),
         step_summary=Path(summary) if summary else None,
     )
+
+
+def set_outputs(values: Mapping[str, str], env: Mapping[str, str] | None = None) -> Path | None:
+    """Append step outputs to $GITHUB_OUTPUT (multi-line safe: a random heredoc delimiter); None outside Actions."""
+    import secrets
+
+    env = os.environ if env is None else env
+    path = env.get("GITHUB_OUTPUT")
+    if not path:
+        return None
+    with open(path, "a", encoding="utf-8") as fh:
+        for key, value in values.items():
+            delimiter = f"gitml_{secrets.token_hex(8)}"
+            fh.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
+    return Path(path)
