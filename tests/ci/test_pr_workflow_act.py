@@ -74,7 +74,7 @@ def act_project(pipeline_project: tuple[Path, Path], tmp_path: Path, isolated_en
     git(repo, "remote", "add", "origin", "https://github.com/o/r.git")  # act reads github.repository from it
     git(repo, "checkout", "-qb", "thresh")
     params = repo / "params.yaml"
-    params.write_text(set_param(params.read_text(), "evaluate.threshold", 0.4)[0])  # only evaluate re-runs
+    params.write_text(set_param(params.read_text(), "evaluate.threshold", 0.2)[0])  # only evaluate re-runs
     git(repo, "commit", "-qam", "lower the decision threshold")
     git(repo, "push", "-q", str(origin), "thresh")
     env = {"ORIGIN": str(origin), "VENV_BIN": str(Path(sys.executable).parent), "HOME": str(isolated_env),
@@ -94,7 +94,7 @@ def test_pr_workflow_reproduces_and_comments(act_project: dict) -> None:
     assert proc.returncode == 0, out[-6000:]
     assert "Success - Main Reproduce with the run cache" in out
     assert len(fake.comments) == 1 and "gitml model report" in fake.comments[0]["body"]
-    assert "| evaluate.threshold | `0.5` | `0.4` |" in fake.comments[0]["body"]
+    assert "| evaluate.threshold | `0.5` | `0.2` |" in fake.comments[0]["body"]
     assert fake.comments[0]["body"].rstrip().endswith('"CML watermark gitml")')
     lock_commit = git(p["origin"], "rev-parse", "refs/heads/thresh")
     assert lock_commit != p["head"]  # dvc.lock committed back by the job

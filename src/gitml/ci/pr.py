@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from gitml import config as config_mod
+from gitml import dvcrepo
 from gitml import reproduce as reproduce_mod
 from gitml.errors import GitmlError
 from gitml.forge import actions
 from gitml.fsutil import write_json_atomic, write_text_atomic
 from gitml.proc import git, run
 from gitml.report import compare, figures, markdown
+from gitml.report.revision import Revision
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -111,6 +113,28 @@ def merge_base(root: str | Path, base: str, *, fetch: bool = True) -> str:
     return found
 
 
+# -- reproducing ---------------------------------------------------------------
+
+
+def reproduce(root: Path, *, push: bool = True, echo: bool = True) -> list[dict[str, Any]]:
+    """`dvc repro --pull` (through gitml.reproduce), skipped when `dvc status` says all is up to date.
+
+    A clean status means `dvc repro` would run nothing and pull nothing: a docs-only PR costs
+    one `dvc status`. Outputs are pushed (with their run-cache entries) when a stage ran;
+    restored stages came from the remote, and unchanged ones were pushed by the run that made them.
+    """
+    reproduce_mod.validate_params(root)
+    clean, _ = dvcrepo.status_clean(root)
+    if clean:
+        lock = Revision(root, None).lock.get("stages") or {}
+        return [{"name": name, "status": "unchanged", "seconds": 0.0} for name in lock]
+    result = reproduce_mod.reproduce(root, push=False, echo=echo)
+    stages = [s.as_dict() for s in result.stages]
+    if push and any(s["status"] == "ran" for s in stages):
+        dvcrepo.push(root)
+    return stages
+
+
 # -- dvc.lock back to the branch ---------------------------------------------
 
 
@@ -162,7 +186,10 @@ def write_outputs(root: Path, report: dict[str, Any], *, pr_number: int | None, 
                   out_dir: Path = REPORT_DIR, draw: bool = True) -> tuple[str, dict[str, str]]:
     """Figures, report.json, report.md (the comment body) under out_dir; return (markdown, paths)."""
     out = root / out_dir
-    if draw:
+    for stale in out.glob("*.png") if out.is_dir() else ():
+        stale.unlink()
+    # PNGs only when there is something to look at: outputs changed, or no baseline to compare with
+    if draw and (report["data"] or not report["baseline"]):
         pngs = figures.draw(report, out)
         report["figures"] = [str((out_dir / p.name).as_posix()) for p in pngs]
     body = markdown.render(report, pr_number=pr_number, artifacts_url=artifacts_url)
@@ -213,8 +240,7 @@ def run_pr(
     if use_status:
         guarded("commit status", lambda: _status(client, ctx.repository, head_sha, "pending", cfg, "reproducing…",
                                                  ctx.run_url))
-    result = reproduce_mod.reproduce(root, push=push, echo=echo)
-    stages = [s.as_dict() for s in result.stages]
+    stages = reproduce(root, push=push, echo=echo)
 
     lock_commit, pushed = None, False
     if commit and lock_changed(root):
