@@ -83,3 +83,6 @@ def pipeline_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
 def pipeline_project(pipeline_template: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     """(repo, remote): a private copy of the reproduced template project."""
     return copy_project(*pipeline_template, tmp_path)
+
+
+from served_project import served  # noqa: E402,F401 - session fixture of tests/serve and tests/monitor

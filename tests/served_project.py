@@ -72,3 +72,9 @@ def copy(served: Served, dest: Path) -> Served:
     return Served(repo, origin, remote, served.cache)
 
 
+
+
+@pytest.fixture(scope="session")
+def served(pipeline_template: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Served:
+    """The example project with model v1.0.0 (prod) and v1.1.0 registered, and a bare origin (tests/serve, tests/monitor)."""
+    return build(pipeline_template, tmp_path_factory.mktemp("served"))

@@ -21,6 +21,7 @@ _SUBGROUPS: dict[str, str] = {
     "registry": "gitml.registry.cli:registry",
     "ci": "gitml.ci.cli:ci",
     "serve": "gitml.serve.cli:serve",
+    "monitor": "gitml.monitor.cli:monitor",
     "sandbox": "gitml.sandbox_cli:sandbox",
     "runner": "gitml.runners.cli:runner",
 }

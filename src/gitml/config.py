@@ -84,7 +84,7 @@ class MonitorConfig:
     ks_pvalue: float = 0.01  # ... or its KS p-value is below this (Bonferroni over features)
     ks_statistic: float = 0.1  # ... and its KS statistic reaches this (effect size: large samples are always "significant")
     prediction_psi: float = 0.2  # PSI of the predicted score that flags prediction drift
-    null_rate: float = 0.05  # the largest null share of a nullable feature (non-nullable: none allowed)
+    null_rate: float = 0.05  # how far a nullable feature's null share may rise over training's (non-nullable: no nulls)
     out_of_range: float = 0.01  # the largest share of values outside the schema's min/max
     unseen_category: float = 0.01  # the largest share of category values the training data never held
     max_metric_drop: float = 0.05  # live metric below offline by more than this: production skew
