@@ -90,13 +90,18 @@ def plan_cmd(repo: str, event_path: str, event_name: str, github_repo: str | Non
 @click.option("--name", required=True, help="The variant to run (issue-N-K).")
 @click.option("--push/--no-push", default=True, show_default=True, help="dvc exp push the experiment to the remotes.")
 @click.option("--remote", default="origin", show_default=True, help="Git remote to push the experiment ref to.")
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="Result JSON for the collect job (default: reports/experiments/NAME.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def run_cmd(repo: str, plan_source: str, name: str, push: bool, remote: str, as_json: bool) -> None:
+def run_cmd(repo: str, plan_source: str, name: str, push: bool, remote: str, output: str | None,
+            as_json: bool) -> None:
     """Run one variant: `dvc exp run --pull --name NAME -S ...`, then `dvc exp push --run-cache REMOTE NAME`."""
     from gitml.experiments import plan as plan_mod
     from gitml.experiments import run as run_mod
+    from gitml.fsutil import write_json_atomic
 
     result = run_mod.run_variant(repo, plan_mod.load_plan(plan_source), name, push=push, remote=remote)
+    write_json_atomic(output or run_mod.result_path(repo, name), result.as_dict())
     if as_json:
         echo_json(result.as_dict())
     else:
@@ -114,10 +119,12 @@ def run_cmd(repo: str, plan_source: str, name: str, push: bool, remote: str, as_
               "(default: when GITHUB_TOKEN is set).")
 @click.option("--fetch/--no-fetch", default=True, show_default=True, help="Fetch the experiment refs from the remote.")
 @click.option("--remote", default="origin", show_default=True, help="Git remote holding the experiment refs.")
+@click.option("--results", type=click.Path(file_okay=False), default="reports/experiments", show_default=True,
+              help="Folder with the variant jobs' result JSONs (their metrics, read where the DVC remote is).")
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="Also write the comment to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the comment.")
 def collect_cmd(repo: str, plan_source: str | None, issue_number: int | None, github_repo: str | None,
-                post: bool | None, fetch: bool, remote: str, output: str | None, as_json: bool) -> None:
+                post: bool | None, fetch: bool, remote: str, results: str, output: str | None, as_json: bool) -> None:
     """Compare every experiment of the issue with its base and post the results comment; exit 1 when a variant failed."""
     import sys
 
@@ -131,7 +138,7 @@ def collect_cmd(repo: str, plan_source: str | None, issue_number: int | None, gi
     if not issue_number:
         raise GitmlError("no issue to collect", hint="pass --issue N or --plan")
     outcome = job.collect_job(repo, issue_number, plan=plan, github_repo=github_repo, client=_client(post),
-                              run_url=_run_url(), remote=remote if fetch else None)
+                              run_url=_run_url(), remote=remote if fetch else None, results=results)
     if output:
         write_text_atomic(output, outcome.markdown)
     if as_json:

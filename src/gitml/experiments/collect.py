@@ -9,6 +9,7 @@ Variants of the plan with no ref in the remote failed (or were cancelled) on the
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,9 +19,10 @@ from typing import Any
 from gitml import config as config_mod
 from gitml.experiments.plan import Plan
 from gitml.forge.gitauth import git_auth
+from gitml.errors import GitmlError
 from gitml.proc import git, run
 from gitml.report import compare
-from gitml.report.revision import Revision, Snapshot, snapshot
+from gitml.report.revision import Revision, Snapshot, flatten, snapshot
 
 COLLECT_VERSION = 1
 
@@ -29,7 +31,7 @@ COLLECT_VERSION = 1
 class Experiment:
     name: str
     index: int
-    status: str  # done | failed
+    status: str  # done (its ref is in the remote) | failed (a planned variant with no ref)
     sha: str | None = None
     baseline: str | None = None
     params: list[dict[str, Any]] = field(default_factory=list)  # compare.param_rows against the baseline
@@ -100,17 +102,44 @@ def issue_refs(root: str | Path, issue: int) -> dict[str, tuple[int, str]]:
     return found
 
 
-def _snapshot(cfg: config_mod.Config, rev: str) -> Snapshot:
+def snapshot_of(cfg: config_mod.Config, rev: str) -> Snapshot:
+    """Params and metrics of a revision (outputs by hash: DVC cache, a local remote, else the DVC remote)."""
     return snapshot(Revision(cfg.root, rev), params_file=cfg.params.as_posix(), metrics_file=cfg.metrics.as_posix(),
                     stats_files=(), plots=set())
 
 
+def load_results(folder: str | Path | None) -> dict[str, dict[str, Any]]:
+    """The variant jobs' result JSONs (name -> result) in folder, searched recursively; {} when none."""
+    found: dict[str, dict[str, Any]] = {}
+    if folder is None or not Path(folder).is_dir():
+        return found
+    for path in sorted(Path(folder).rglob("issue-*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise GitmlError(f"cannot read the variant result {path}: {exc}") from exc
+        if isinstance(data, dict) and data.get("version") == 1 and data.get("name"):
+            found[str(data["name"])] = data
+    return found
+
+
+def _numeric(metrics: Any) -> dict[str, float]:
+    return {k: float(v) for k, v in flatten(metrics or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
 def collect(root: str | Path, issue: int, *, plan: Plan | None = None, remote: str | None = "origin",
-            env: Mapping[str, str] | None = None, cfg: config_mod.Config | None = None) -> Collection:
-    """Every experiment of the issue, each against its base commit, and the best by the primary metric."""
+            env: Mapping[str, str] | None = None, cfg: config_mod.Config | None = None,
+            results: str | Path | None = None) -> Collection:
+    """Every experiment of the issue, each against its base commit, and the best by the primary metric.
+
+    Metrics come from the variant jobs' result files in `results` when there (the fan-out jobs read
+    them where the DVC remote is reachable), else from the DVC cache or remote.
+    """
     from gitml.experiments.plan import primary_metric
 
     cfg = cfg or config_mod.load(root)
+    reported = load_results(results)
     if remote:
         fetch(cfg.root, remote=remote, env=env)
     primary = plan.primary_metric if plan else primary_metric(cfg)
@@ -122,10 +151,16 @@ def collect(root: str | Path, issue: int, *, plan: Plan | None = None, remote: s
     for name, (index, sha) in refs.items():
         baseline = git("rev-parse", f"{sha}^1", cwd=cfg.root)
         if baseline not in bases:
-            bases[baseline] = _snapshot(cfg, baseline)
-        base, exp = bases[baseline], _snapshot(cfg, sha)
+            bases[baseline] = snapshot_of(cfg, baseline)
+        base, exp = bases[baseline], snapshot_of(cfg, sha)
+        mine = reported.get(name)
+        if mine and mine.get("sha") == sha:
+            exp.metrics = exp.metrics or _numeric(mine.get("metrics"))
+            base.metrics = base.metrics or _numeric(mine.get("base_metrics"))
+            exp.missing = [m for m in exp.missing if not m.startswith(cfg.metrics.as_posix())]
+            base.missing = [m for m in base.missing if not m.startswith(cfg.metrics.as_posix())]
         experiments.append(Experiment(
-            name, index, "done" if exp.metrics else "failed", sha, baseline,
+            name, index, "done", sha, baseline,
             compare.param_rows(base.params, exp.params),
             compare.metric_rows(cfg, base.metrics if base.metrics else None, exp.metrics),
             dict(planned[name].overrides) if name in planned else {},

@@ -167,10 +167,10 @@ class CollectOutcome:
 
 def collect_job(root: str | Path, issue: int, *, plan: plan_mod.Plan | None = None, github_repo: str | None = None,
                 client: GitHubClient | None = None, run_url: str | None = None, remote: str | None = "origin",
-                env: Mapping[str, str] | None = None) -> CollectOutcome:
+                env: Mapping[str, str] | None = None, results: str | Path | None = None) -> CollectOutcome:
     """Every experiment of the issue against its base; update the sticky results comment and the state label."""
     cfg = config_mod.load(root)
-    collection = collect_mod.collect(cfg.root, issue, plan=plan, remote=remote, env=env, cfg=cfg)
+    collection = collect_mod.collect(cfg.root, issue, plan=plan, remote=remote, env=env, cfg=cfg, results=results)
     body = results_mod.render(collection, run_url=run_url, gate_metrics=list(cfg.gate.metrics))
     target = _Issue(client, github_repo, issue, cfg)
     sha = (plan.base_sha if plan else None) or next((e.baseline for e in collection.experiments if e.baseline), "0")

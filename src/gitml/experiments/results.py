@@ -6,6 +6,7 @@ The comment is found and updated by its CML watermark (`gitml.forge.comment`), o
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -70,9 +71,18 @@ def _params_text(e: Experiment) -> str:
     return " ".join(f"{r['key']}={grammar.format_value(r['pr'])}" for r in changed) or "(no params changed)"
 
 
+def _shell_arg(arg: str) -> str:
+    """A shell word that reads well: bare, "double-quoted" when safe, else shlex's single quotes."""
+    if re.fullmatch(r"[\w.=+:/@%,-]+", arg):
+        return arg
+    if not any(c in arg for c in '"$`!\\'):
+        return f'"{arg}"'
+    return shlex.quote(arg)
+
+
 def _run_command(e: Experiment) -> str:
     items = e.overrides or {r["key"]: r["pr"] for r in e.params if not r["removed"]}
-    args = " ".join(f"-S {shlex.quote(f'{k}={grammar.hydra_value(v)}')}" for k, v in items.items())
+    args = " ".join(f"-S {_shell_arg(f'{k}={grammar.hydra_value(v)}')}" for k, v in items.items())
     return f"dvc exp run --pull {args}".rstrip()
 
 

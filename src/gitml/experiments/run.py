@@ -18,9 +18,12 @@ from gitml import config as config_mod
 from gitml import dvcrepo
 from gitml import reproduce as reproduce_mod
 from gitml.errors import GitmlError
+from gitml.experiments.collect import snapshot_of
 from gitml.experiments.plan import Plan
 from gitml.forge.gitauth import git_auth
 from gitml.proc import dvc_argv, git, run
+
+RESULTS_DIR = Path("reports/experiments")
 
 
 @dataclass
@@ -30,13 +33,15 @@ class VariantRun:
     baseline: str
     overrides: dict[str, Any]
     metrics: dict[str, Any]
+    base_metrics: dict[str, float] = field(default_factory=dict)
     stages: list[dict[str, Any]] = field(default_factory=list)
     pushed: bool = False
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": 1, "name": self.name, "sha": self.sha, "baseline": self.baseline,
-                "overrides": self.overrides, "metrics": self.metrics, "stages": self.stages, "pushed": self.pushed,
+                "overrides": self.overrides, "metrics": self.metrics, "base_metrics": self.base_metrics,
+                "stages": self.stages, "pushed": self.pushed,
                 "seconds": self.seconds}
 
 
@@ -74,6 +79,8 @@ def run_variant(root: str | Path, plan: Plan, name: str, *, push: bool = True, r
     if exp_ref(root, name) is not None:
         raise GitmlError(f"experiment {name} already exists in this repository", hint=f"dvc exp remove {name}")
     started = time.perf_counter()
+    # The base's metrics, read here where the DVC remote is reachable, travel with the result to the collect job.
+    base_metrics = snapshot_of(cfg, head).metrics
     args = ["--name", name]
     for arg in variant.set_args:
         args += ["-S", arg]
@@ -86,7 +93,7 @@ def run_variant(root: str | Path, plan: Plan, name: str, *, push: bool = True, r
     except GitmlError:
         restore_workspace(root)
         raise
-    result = VariantRun(name, found[1], head, dict(variant.overrides), metrics,
+    result = VariantRun(name, found[1], head, dict(variant.overrides), metrics, base_metrics,
                         [s.as_dict() for s in stages])
     try:
         if push:
@@ -96,6 +103,11 @@ def run_variant(root: str | Path, plan: Plan, name: str, *, push: bool = True, r
         restore_workspace(root)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def result_path(root: str | Path, name: str) -> Path:
+    """Where a variant's result JSON goes (the fan-out job uploads it for the collect job)."""
+    return Path(root) / RESULTS_DIR / f"{name}.json"
 
 
 def push_experiment(root: str | Path, name: str, *, remote: str = "origin", env: Mapping[str, str] | None = None) -> None:
