@@ -164,7 +164,9 @@ def load(root: str | Path | None = None) -> Config:
 
 
 def _bad(pyproject: Path, key: str, value: Any, expected: str) -> GitmlError:
-    return GitmlError(f"{pyproject}: [tool.gitml.{key}] = {value!r} is invalid: expected {expected}")
+    table, _, leaf = key.rpartition(".")
+    where = f"[tool.gitml.{table}].{leaf}" if table else f"[tool.gitml].{leaf}"
+    return GitmlError(f"{pyproject}: {where} = {value!r} is invalid: expected {expected}")
 
 
 def _number(pyproject: Path, key: str, value: Any) -> float | None:
