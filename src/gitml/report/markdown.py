@@ -213,7 +213,7 @@ def _figures(report: dict[str, Any], artifacts_url: str | None) -> list[str]:
     names = ", ".join(f"`{f}`" for f in figures)
     if artifacts_url:
         return [f"📎 PNG figures ({names}) are in the [workflow run's artifacts]({artifacts_url})."]
-    return ["📎 PNG figures: " + ", ".join(f"[{f}]({f})" for f in figures)]
+    return [f"📎 PNG figures in the checkout: {names}."]
 
 
 def _reproduce(report: dict[str, Any], pr_number: int | None) -> list[str]:
