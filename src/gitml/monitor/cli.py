@@ -56,7 +56,8 @@ def monitor() -> None:
 @click.option("--stage", default="prod", show_default=True, help="Compare with the training data of the version in this stage.")
 @click.option("--version", "version", default=None, help="Compare with this version instead of a stage's.")
 @click.option("-C", "--repo", default=".", show_default=True, help="Project directory.")
-@click.option("--log", "log", default=None, help="Prediction log (default: [tool.gitml.serve].log).")
+@click.option("--log", "log", envvar="GITML_PREDICTION_LOG", default=None,
+              help="Prediction log (env GITML_PREDICTION_LOG; default: [tool.gitml.serve].log).")
 @click.option("--data", "data_file", default=None, help="A data file (.parquet, .csv, .jsonl) to check instead of the log.")
 @click.option("--only-version", default=None, help="Only log records answered by this model version.")
 @click.option("--since", default=None, help="Only log records newer than this: 24h, 7d, or an ISO time.")
@@ -92,9 +93,11 @@ def drift(name: str, stage: str, version: str | None, repo: str, log: str | None
 
 @monitor.command()
 @click.argument("name")
-@click.option("--labels", required=True, help="Ground truth: a file with request_id, label (and row for batch requests).")
+@click.option("--labels", required=True, envvar="GITML_LABELS",
+              help="Ground truth (env GITML_LABELS): a file with request_id, label (and row for batch requests).")
 @click.option("-C", "--repo", default=".", show_default=True, help="Project directory.")
-@click.option("--log", "log", default=None, help="Prediction log (default: [tool.gitml.serve].log).")
+@click.option("--log", "log", envvar="GITML_PREDICTION_LOG", default=None,
+              help="Prediction log (env GITML_PREDICTION_LOG; default: [tool.gitml.serve].log).")
 @click.option("--since", default=None, help="Only log records newer than this: 24h, 7d, or an ISO time.")
 @click.option("--out", "out_dir", default="reports/monitor", show_default=True, help="Folder for performance.json and .md.")
 @click.option("--fail-on-breach", is_flag=True, help="Exit 1 on production skew.")
