@@ -22,14 +22,14 @@ FORMAT_VERSION = 1
 
 
 def _current(cfg: config_mod.Config, log: str | None, data_file: str | None, version: str | None,
-             since: float | None) -> data_mod.Current:
+             since: float | None, until: float | None = None) -> data_mod.Current:
     if data_file:
         frame = data_mod.read_table(data_file)
         return data_mod.Current(source=f"data file {data_file}", frame=frame)
     path = Path(log or cfg.serve.log)
     if not path.is_absolute():
         path = cfg.root / path
-    return data_mod.read_prediction_log(path, version=version, since=since)
+    return data_mod.read_prediction_log(path, version=version, since=since, until=until)
 
 
 def drift(
@@ -42,6 +42,7 @@ def drift(
     data_file: str | None = None,
     only_version: str | None = None,
     since: float | None = None,
+    until: float | None = None,
     out_dir: str | os.PathLike[str] | None = "reports/monitor",
     figures: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -49,11 +50,19 @@ def drift(
     """Drift, prediction drift and data quality of current data against the training data of the version in stage."""
     started = time.perf_counter()
     cfg = config_mod.load(repo)
-    mcfg = cfg.monitor
     ref = data_mod.load_reference(cfg.root, name, stage=None if version else stage, version=version,
-                                  schema_path=cfg.serve.schema, reference_path=mcfg.reference, cache_dir=cache_dir)
-    cur = _current(cfg, log, data_file, only_version, since)
+                                  schema_path=cfg.serve.schema, reference_path=cfg.monitor.reference, cache_dir=cache_dir)
+    cur = _current(cfg, log, data_file, only_version, since, until)
+    result, ref_scores, cur_scores = compare(ref, cur, cfg.monitor)
+    out = None if out_dir is None else (Path(out_dir) if Path(out_dir).is_absolute() else cfg.root / out_dir)
+    return finish(result, ref.frame, cur.frame, ref_scores, cur_scores, out, figures=figures, started=started)
+
+
+def compare(ref: data_mod.Reference, cur: data_mod.Current,
+            mcfg: config_mod.MonitorConfig) -> tuple[dict[str, Any], np.ndarray, np.ndarray | None]:
+    """The drift result of cur against ref (and the reference and current predicted scores)."""
     schema = ref.model.schema
+    name = ref.model.name
     features = [(f.name, f.dtype) for f in schema.features]
     feats = drift_mod.feature_drift(ref.frame, cur.frame, features, bins=mcfg.bins, psi_threshold=mcfg.psi,
                                     ks_pvalue=mcfg.ks_pvalue, ks_statistic=mcfg.ks_statistic, min_rows=mcfg.min_rows)
@@ -86,7 +95,7 @@ def drift(
         "kind": "drift",
         "model": name,
         "model_version": ref.version,
-        "stage": None if version else stage,
+        "stage": ref.model.stage,
         "commit": ref.commit,
         "reference": {"path": ref.path, "ref": ref.tag, "rows": len(ref.frame)},
         "current": {"source": cur.source, "rows": cur.rows,
@@ -102,11 +111,15 @@ def drift(
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     result["current"]["versions"] = {str(k): int(v) for k, v in result["current"]["versions"].items()}
-    figs: list[str] = []
-    if out_dir is not None:
-        out = Path(out_dir) if Path(out_dir).is_absolute() else cfg.root / out_dir
-        if figures:
-            figs = report.histogram_figures(ref.frame, cur.frame, result, out / "figures", ref_scores, cur_scores)
+    return result, ref_scores, cur_scores
+
+
+def finish(result: dict[str, Any], ref_frame: Any, cur_frame: Any, ref_scores: np.ndarray, cur_scores: np.ndarray | None,
+           out: Path | None, *, figures: bool = True, started: float | None = None) -> dict[str, Any]:
+    """Write drift.json, drift.md and the figures to out (when given)."""
+    started = time.perf_counter() if started is None else started
+    if out is not None:
+        figs = report.histogram_figures(ref_frame, cur_frame, result, out / "figures", ref_scores, cur_scores) if figures else []
         result["figures"] = figs
         result["seconds"] = round(time.perf_counter() - started, 3)
         result["outputs"] = report.write_outputs(out, "drift", result, report.drift_markdown(result, figs))

@@ -74,8 +74,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     raise GitmlError(f"cannot read {p}: unknown file type {suffix!r}", hint="use .parquet, .csv or .jsonl")
 
 
-def read_prediction_log(path: str | os.PathLike[str], *, version: str | None = None, since: float | None = None) -> Current:
-    """Every logged row (the log and its rotated files), optionally only one model version's or those after `since`."""
+def read_prediction_log(path: str | os.PathLike[str], *, version: str | None = None, since: float | None = None,
+                        until: float | None = None) -> Current:
+    """Every logged row (the log and its rotated files), optionally only one model version's, or in [since, until]."""
     files = log_files(path)
     if not files:
         raise GitmlError(f"no prediction log at {path}", hint="serve the model (gitml serve) or pass --data FILE")
@@ -96,7 +97,9 @@ def read_prediction_log(path: str | os.PathLike[str], *, version: str | None = N
                 except (ValueError, KeyError, TypeError):
                     bad += 1  # a torn last line after a crash, or foreign content: skipped, counted
                     continue
-                if (version is not None and rec.get("version") != version) or (since is not None and rec.get("ts", 0) < since):
+                ts = rec.get("ts", 0)
+                if ((version is not None and rec.get("version") != version) or (since is not None and ts < since)
+                        or (until is not None and ts > until)):
                     continue
                 for name, values in inputs.items():
                     col = columns.get(name)
