@@ -7,6 +7,7 @@ Errors name the key, the bad value and what was expected, e.g.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,24 @@ import yaml
 from gitml.errors import GitmlError
 
 
+class ParamsLoader(yaml.SafeLoader):
+    """SafeLoader that also reads `1e-05` and `1E+16` as floats (YAML 1.2 does; PyYAML's 1.1 wants `1.0e-05`).
+
+    DVC writes floats that way when `dvc exp run -S` sets them, so without this a learning
+    rate of 1e-05 set by an experiment would come back as a string.
+    """
+
+
+ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
 def read_yaml(path: str | Path) -> Any:
     p = Path(path)
     if not p.exists():
         raise GitmlError(f"{p} does not exist", hint="create it or pass the right path")
     try:
-        return yaml.safe_load(p.read_text(encoding="utf-8"))
+        return yaml.load(p.read_text(encoding="utf-8"), Loader=ParamsLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise GitmlError(f"{p} is not valid YAML: {exc}", hint="fix the YAML syntax") from exc
 
