@@ -218,12 +218,14 @@ def _is_key_value_text(text: str) -> bool:
 def parse_overrides(text: str, *, grid: bool = True) -> list[Override]:
     """Overrides from free text: `KEY=VALUE` tokens (lines or spaces), or a YAML mapping (nested keys allowed).
 
-    In a YAML mapping a list is a value; with grid=True (the issue form's grid field) a list is an axis.
+    `KEY=A,B` is an axis either way. In a YAML mapping a list is one value, except with grid=True
+    (the issue form's grid field), where it lists the values to try.
     """
     if not text.strip():
         return []
     if _is_key_value_text(text):
-        found = [parse_override(t) for t in tokenize(text)]
+        lines = [ln for ln in text.splitlines() if not ln.strip().startswith("#")]
+        found = [parse_override(t) for ln in lines for t in tokenize(ln)]
     else:
         data = load_yaml(text)
         if not isinstance(data, dict):
@@ -236,11 +238,6 @@ def parse_overrides(text: str, *, grid: bool = True) -> list[Override]:
             if not values:
                 raise OverrideError(f"{key}: the grid list is empty", hint="give at least one value")
             found.append(Override(key, tuple(_check_finite(v, key) for v in values)))
-    if not grid:
-        for o in found:
-            if o.is_axis:
-                raise OverrideError(f"{o.key}: a grid ({len(o.values)} values) is not allowed here",
-                                    hint="put grids in the grid field")
     return found
 
 
