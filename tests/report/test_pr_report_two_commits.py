@@ -207,3 +207,33 @@ def test_long_report_is_cut_with_a_note() -> None:
     assert "Report truncated" in cut and cut.count("```") % 2 == 0
     assert cut.count("<details") == cut.count("</details>")
     assert markdown.truncate("short") == "short"
+
+
+def test_rerun_updates_the_comment_and_api_errors_keep_the_report(pr_run: dict[str, Any], tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    repo, first = pr_run["repo"], pr_run["fake"].comments[0]
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": git(repo, "rev-parse", "HEAD"),
+                                 "ref": "tune", "repo": {"full_name": "o/r"}}, "base": {"ref": "main"}}}))
+    summary = tmp_path / "summary.md"
+    base_env = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "o/r", "GITHUB_EVENT_NAME": "pull_request",
+                "GITHUB_EVENT_PATH": str(event), "GITHUB_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(summary)}
+    with GitHubStub() as gh:  # the next push: nothing to reproduce, the same comment is updated in place
+        fake = FakePullRequest(gh, "o/r", 7)
+        fake.seed("github-actions[bot]", first["body"], "Bot")
+        again = pr_mod.run_pr(repo, poster="native", echo=False, env={**base_env, "GITHUB_API_URL": gh.url})
+        assert again.posted["action"] == "updated" and len(fake.comments) == 1
+        assert {s["status"] for s in again.report["stages"]} == {"unchanged"} and again.lock_commit is None
+    with GitHubStub() as gh:  # GitHub refuses: a clear error, and the report is still written
+        gh.error("GET", "/repos/o/r/issues/7/comments", 403, "Resource not accessible by integration")
+        gh.error("POST", f"/repos/o/r/statuses/{git(repo, 'rev-parse', 'HEAD')}", 403, "Resource not accessible")
+        (repo / "reports" / "pr" / "report.md").unlink()
+        summary.unlink()
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in {**base_env, "GITHUB_API_URL": gh.url}.items():
+                mp.setenv(key, value)
+            assert gitml_main(["ci", "pr", "-C", str(repo), "--poster", "native"]) == 1
+    err = capsys.readouterr().err
+    assert "comment: GitHub refused GET /repos/o/r/issues/7/comments (403: Resource not accessible" in err
+    assert "the report is not lost" in err and TOKEN not in err
+    assert (repo / "reports" / "pr" / "report.md").exists() and "gitml model report" in summary.read_text()
