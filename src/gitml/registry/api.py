@@ -229,6 +229,18 @@ def list_artifacts(root: PathLike) -> dict[str, Any]:
     return {"version": 1, "artifacts": out}
 
 
+def render_list(data: dict[str, Any]) -> str:
+    """`list_artifacts` as text: one line per artifact with its latest version and stages."""
+    if not data["artifacts"]:
+        return "no artifacts (declare them under `artifacts:` in dvc.yaml)"
+    lines = []
+    for a in data["artifacts"]:
+        stages = ", ".join(f"{s}={v}" for s, v in a["stages"].items()) or "no stages"
+        flag = " [deprecated]" if a["deprecated"] else ""
+        lines.append(f"{a['name']}{flag}: latest {a['latest'] or '-'} ({a['versions']} versions); {stages}")
+    return "\n".join(lines)
+
+
 def _version_view(v: store.VersionState) -> dict[str, Any]:
     reg = v.registration
     prov = provenance.parse_message(reg.message) if reg else None

@@ -96,12 +96,7 @@ def list_cmd(repo: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    if not data["artifacts"]:
-        click.echo("no artifacts (declare them under `artifacts:` in dvc.yaml)")
-    for a in data["artifacts"]:
-        stages = ", ".join(f"{s}={v}" for s, v in a["stages"].items()) or "no stages"
-        flag = " [deprecated]" if a["deprecated"] else ""
-        click.echo(f"{a['name']}{flag}: latest {a['latest'] or '-'} ({a['versions']} versions); {stages}")
+    click.echo(api.render_list(data))
 
 
 @registry.command()
