@@ -63,3 +63,14 @@ def act(repo: Path, event_name: str, event_path: Path, workflow: str, *, standin
     for key, value in env.items():
         argv += ["--env", f"{key}={value}"]
     return subprocess.run(argv, cwd=repo, text=True, capture_output=True, timeout=timeout)
+
+
+def commit_workflow(repo: Path, remote: Path, home: Path, workflow: str) -> None:
+    """Prepare a project for act: commit this repository's .github/workflows/WORKFLOW into it, and link the
+    committed DVC remote (~/.cache/gitml/dvc-remote, which the jobs' fresh clones use) to the test's `remote`."""
+    (home / ".cache" / "gitml").mkdir(parents=True, exist_ok=True)
+    (home / ".cache" / "gitml" / "dvc-remote").symlink_to(remote)
+    (repo / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(PROJECT_ROOT / ".github" / "workflows" / workflow, repo / ".github" / "workflows" / workflow)
+    git(repo, "add", ".github")
+    git(repo, "commit", "-qm", f"ci: {workflow}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +19,8 @@ from pathlib import Path
 import pytest
 from exp_fakes import FakeIssue, comment_event, git
 from github_stub import GitHubStub
-from testkit import ACT_STANDINS, act, act_bin
+from testkit import ACT_STANDINS, act, act_bin, commit_workflow
 
-ROOT = Path(__file__).resolve().parents[2]
 STANDINS = {
     "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683": ACT_STANDINS / "checkout",
     "actions/setup-python@0b93645e9fea7318ecaed2b359559ac225c90a2b": ACT_STANDINS / "setup-python",
@@ -44,14 +42,7 @@ def _act(repo: Path, event: dict, env: dict[str, str], tmp: Path) -> subprocess.
 @pytest.fixture
 def act_project(exp_project: tuple[Path, Path], tmp_path: Path, isolated_env: Path) -> dict:
     repo, origin = exp_project
-    remote = repo.parent / "remote"
-    # the jobs' fresh clones have no config.local: their DVC remote is the committed ~/.cache/gitml/dvc-remote
-    (isolated_env / ".cache" / "gitml").mkdir(parents=True, exist_ok=True)
-    (isolated_env / ".cache" / "gitml" / "dvc-remote").symlink_to(remote)
-    (repo / ".github" / "workflows").mkdir(parents=True)
-    shutil.copy2(ROOT / ".github" / "workflows" / "experiment.yml", repo / ".github" / "workflows" / "experiment.yml")
-    git(repo, "add", ".github")
-    git(repo, "commit", "-qm", "ci: experiment workflow")
+    commit_workflow(repo, repo.parent / "remote", isolated_env, "experiment.yml")
     git(repo, "push", "-q", "origin", "main")
     git(repo, "remote", "set-url", "origin", "https://github.com/o/r.git")  # act reads github.repository from it
     env = {"ORIGIN": str(origin), "VENV_BIN": str(Path(sys.executable).parent), "HOME": str(isolated_env),
