@@ -104,10 +104,10 @@ def repro(repo: str, push: bool, as_json: bool) -> None:
 @cli.command()
 @click.option("-C", "--repo", default=".", show_default=True, help="Project directory.")
 def demo(repo: str) -> None:
-    """The main job: run the pipeline on the embedded defaults, push to the DVC remote, print the metrics."""
+    """The main job: the whole loop locally (reproduce, PR report in a sandbox, release, promote, fetch)."""
     from gitml import demo as demo_mod
 
-    click.echo(demo_mod.run(repo))
+    demo_mod.run(repo, echo=click.echo)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,8 +120,8 @@ def reproduce(root: Path, *, push: bool = True, echo: bool = True) -> list[dict[
     """`dvc repro --pull` (through gitml.reproduce), skipped when `dvc status` says all is up to date.
 
     A clean status means `dvc repro` would run nothing and pull nothing: a docs-only PR costs
-    one `dvc status`. Outputs are pushed (with their run-cache entries) when a stage ran;
-    restored stages came from the remote, and unchanged ones were pushed by the run that made them.
+    one `dvc status`. Outputs are pushed (with their run-cache entries) when a stage ran or was
+    restored: a restore may come from a local or machine-shared run cache the remote never saw.
     """
     reproduce_mod.validate_params(root)
     clean, _ = dvcrepo.status_clean(root)
@@ -130,7 +130,7 @@ def reproduce(root: Path, *, push: bool = True, echo: bool = True) -> list[dict[
         return [{"name": name, "status": "unchanged", "seconds": 0.0} for name in lock]
     result = reproduce_mod.reproduce(root, push=False, echo=echo)
     stages = [s.as_dict() for s in result.stages]
-    if push and any(s["status"] == "ran" for s in stages):
+    if push and any(s["status"] != "unchanged" for s in stages):
         dvcrepo.push(root)
     return stages
 
