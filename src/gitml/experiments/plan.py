@@ -21,6 +21,7 @@ from typing import Any
 from gitml import config as config_mod
 from gitml.errors import GitmlError
 from gitml.experiments import grammar, grid
+from gitml.forge.gitauth import git_auth
 from gitml.params import validation_error
 from gitml.proc import git, run
 from gitml.report.revision import Revision
@@ -177,7 +178,8 @@ def existing_indexes(root: str | Path, issue: int, *, remote: str | None = "orig
     pattern = re.compile(rf"/issue-{issue}-(\d+)$")
     refs = git("for-each-ref", "--format=%(refname)", "refs/exps", cwd=root, check=False).splitlines()
     if remote and git("remote", "get-url", remote, cwd=root, check=False):
-        proc = run(["git", "ls-remote", "--refs", remote, "refs/exps/*"], cwd=root, check=False, env=env)
+        with git_auth(env) as auth_env:
+            proc = run(["git", "ls-remote", "--refs", remote, "refs/exps/*"], cwd=root, check=False, env=auth_env)
         if proc.returncode != 0:
             raise GitmlError(f"cannot list the experiments in the Git remote {remote!r}: "
                              f"{(proc.stdout or '').strip().splitlines()[-1:] or ['no output']}",
