@@ -161,7 +161,7 @@ def set_state(client: GitHubClient, repo: str, number: int, state: str) -> list[
     from gitml.forge import status as status_mod
 
     wanted = state_label(state)
-    current = client.get(f"/repos/{repo}/issues/{number}/labels") or []
+    current = list(client.paginate(f"/repos/{repo}/issues/{number}/labels"))
     names = {str(lab.get("name")) for lab in current if isinstance(lab, dict)}
     for other in STATES:
         label = state_label(other)
