@@ -89,9 +89,31 @@ class ValidationErrorBody(BaseModel):
     detail: list[ErrorDetail]
 
 
-def _status_of(message: dict[str, Any], box: list[int]) -> None:
-    if message["type"] == "http.response.start":
-        box[0] = message["status"]
+class _Observe:
+    """Pure ASGI middleware: count every request and time it, labelled with the version that answered."""
+
+    def __init__(self, app: Any, rt: Runtime) -> None:
+        self.app = app
+        self.rt = rt
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            state = scope.get("state") or {}
+            self.rt.metrics.observe(state.get("gitml_version") or self.rt.holder.current.version, scope["path"], status[0],
+                                    time.perf_counter() - started, state.get("gitml_rows", 0))
 
 
 def create_app(rt: Runtime) -> FastAPI:
@@ -116,14 +138,7 @@ def create_app(rt: Runtime) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Any:
-        started = time.perf_counter()
-        response = await call_next(request)
-        state = request.scope.get("state") or {}
-        version = state.get("gitml_version") or rt.holder.current.version
-        rt.metrics.observe(version, request.url.path, response.status_code, time.perf_counter() - started, state.get("gitml_rows", 0))
-        return response
+    app.add_middleware(_Observe, rt=rt)
 
     def invalid(exc: PayloadError, request_id: str, version: str) -> JSONResponse:
         return JSONResponse({"message": exc.message, "detail": [exc.detail()], "request_id": request_id, "version": version},
