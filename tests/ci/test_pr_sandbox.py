@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import git
+from testkit import git
 
 from gitml.cli import main as gitml_main
 from gitml.sandbox import pr_loop, set_param
