@@ -22,14 +22,14 @@ FORMAT_VERSION = 1
 
 
 def _current(cfg: config_mod.Config, log: str | None, data_file: str | None, version: str | None,
-             since: float | None, until: float | None = None) -> data_mod.Current:
+             since: float | None, until: float | None = None, features: list[tuple[str, str]] | None = None) -> data_mod.Current:
     if data_file:
         frame = data_mod.read_table(data_file)
         return data_mod.Current(source=f"data file {data_file}", frame=frame)
     path = Path(log or cfg.serve.log)
     if not path.is_absolute():
         path = cfg.root / path
-    return data_mod.read_prediction_log(path, version=version, since=since, until=until)
+    return data_mod.read_prediction_log(path, version=version, since=since, until=until, features=features)
 
 
 def drift(
@@ -52,7 +52,8 @@ def drift(
     cfg = config_mod.load(repo)
     ref = data_mod.load_reference(cfg.root, name, stage=None if version else stage, version=version,
                                   schema_path=cfg.serve.schema, reference_path=cfg.monitor.reference, cache_dir=cache_dir)
-    cur = _current(cfg, log, data_file, only_version, since, until)
+    cur = _current(cfg, log, data_file, only_version, since, until,
+                   [(f.name, f.dtype) for f in ref.model.schema.features])
     result, ref_scores, cur_scores = compare(ref, cur, cfg.monitor)
     out = None if out_dir is None else (Path(out_dir) if Path(out_dir).is_absolute() else cfg.root / out_dir)
     return finish(result, ref.frame, cur.frame, ref_scores, cur_scores, out, figures=figures, started=started)
