@@ -72,6 +72,19 @@ def run_server(model: str, schema: str) -> int:
     return 0
 
 
+def interleaved(loaded: LoadedModel, client: Client, pairs: list[tuple[pd.DataFrame, bytes]]) -> tuple[list[float], list[float]]:
+    """(in-process seconds, HTTP seconds) per pair, one after the other, so both see the same machine load."""
+    inproc, http = [], []
+    for frame, body in pairs:
+        t0 = time.perf_counter()
+        loaded.predict(frame)
+        t1 = time.perf_counter()
+        client.post(body)
+        inproc.append(t1 - t0)
+        http.append(time.perf_counter() - t1)
+    return inproc, http
+
+
 def measure(model_path: str, schema: str, data: pd.DataFrame, requests: int, batches: int, clients: int) -> dict[str, Any]:
     loaded: LoadedModel = load_model(model_path, schema, name="model", version="bench")
     names = loaded.schema.names
@@ -92,15 +105,7 @@ def measure(model_path: str, schema: str, data: pd.DataFrame, requests: int, bat
         for f, b in zip(frames[:20], bodies[:20]):  # warm up both
             loaded.predict(f)
             client.post(b)
-        inproc, http = [], []
-        for f, b in zip(frames, bodies):
-            t0 = time.perf_counter()
-            loaded.predict(f)
-            t1 = time.perf_counter()
-            client.post(b)
-            t2 = time.perf_counter()
-            inproc.append(t1 - t0)
-            http.append(t2 - t1)
+        inproc, http = interleaved(loaded, client, list(zip(frames, bodies)))
         per_client = max(requests // clients, 1)
         lock = threading.Lock()
         done = [0]
@@ -122,15 +127,7 @@ def measure(model_path: str, schema: str, data: pd.DataFrame, requests: int, bat
         client = Client(url)  # the first connection may have idled past the keep-alive timeout
         answer = client.post(batch_body)
         assert np.allclose(answer["probabilities"], loaded.predict(batch_frame)[1], rtol=0, atol=1e-12)
-        inproc_b, http_b = [], []
-        for _ in range(batches):
-            t0 = time.perf_counter()
-            loaded.predict(batch_frame)
-            t1 = time.perf_counter()
-            client.post(batch_body)
-            t2 = time.perf_counter()
-            inproc_b.append(t1 - t0)
-            http_b.append(t2 - t1)
+        inproc_b, http_b = interleaved(loaded, client, [(batch_frame, batch_body)] * batches)
     finally:
         out, _ = child.communicate("", timeout=60)
     overhead = statistics.median(http) - statistics.median(inproc)

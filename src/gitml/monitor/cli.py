@@ -46,6 +46,16 @@ def _summary(markdown_file: str | None) -> None:
             fh.write(Path(markdown_file).read_text(encoding="utf-8") + "\n")
 
 
+def _publish(result: dict, output: str, as_json: bool) -> str | None:
+    """Step output and job summary (in Actions); JSON, or the status word for the text output (returned)."""
+    _github_output(**{output: result["breach"]})
+    _summary(result.get("outputs", {}).get("markdown"))
+    if as_json:
+        echo_json(result)
+        return None
+    return click.style("BREACH", fg="red") if result["breach"] else click.style("ok", fg="green")
+
+
 @click.group("monitor")
 def monitor() -> None:
     """Watch the served model: data drift, data quality, live performance; open the drift issue; retrain."""
@@ -72,12 +82,8 @@ def drift(name: str, stage: str, version: str | None, repo: str, log: str | None
 
     result = checks.drift(repo, name, stage=stage, version=version, log=log, data_file=data_file, only_version=only_version,
                           since=parse_since(since), out_dir=out_dir, figures=not no_figures)
-    _github_output(drift_breach=result["breach"])
-    _summary(result.get("outputs", {}).get("markdown"))
-    if as_json:
-        echo_json(result)
-    else:
-        mark = click.style("BREACH", fg="red") if result["breach"] else click.style("ok", fg="green")
+    mark = _publish(result, "drift_breach", as_json)
+    if mark:
         click.echo(f"{mark} {name} {result['model_version']}: {result['summary']}")
         for f in result["features"]:
             if f["drifted"]:
@@ -108,12 +114,8 @@ def performance(name: str, labels: str, repo: str, log: str | None, since: str |
     from gitml.monitor import checks
 
     result = checks.performance(repo, name, labels, log=log, since=parse_since(since), out_dir=out_dir)
-    _github_output(performance_breach=result["breach"])
-    _summary(result.get("outputs", {}).get("markdown"))
-    if as_json:
-        echo_json(result)
-    else:
-        mark = click.style("BREACH", fg="red") if result["breach"] else click.style("ok", fg="green")
+    mark = _publish(result, "performance_breach", as_json)
+    if mark:
         click.echo(f"{mark} {name}: {result['labelled_rows']} labelled rows")
         for v in result["versions"]:
             shown = ", ".join(f"{k}={val:.4f}" for k, val in sorted(v["metrics"].items()))
