@@ -252,8 +252,8 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def format_value(value: Any) -> str:
-    """A value as the user would write it (YAML flow style, one line)."""
+def format_value(value: Any, *, flow: bool = False) -> str:
+    """A value as the user would write it (YAML flow style, one line); strings are quoted unless plainly safe."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -261,16 +261,19 @@ def format_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return value if _plain(value) else "'" + value.replace("'", "''") + "'"
+        return value if _plain(value, flow=flow) else "'" + value.replace("'", "''") + "'"
     if isinstance(value, list):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
+        return "[" + ", ".join(format_value(v, flow=True) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{format_value(str(k), flow=True)}: {format_value(v, flow=True)}"
+                               for k, v in value.items()) + "}"
     raise OverrideError(f"cannot write {value!r} as a param value")
 
 
-def _plain(text: str) -> bool:
-    """Can this string be written unquoted and read back as the same string?"""
+def _plain(text: str, *, flow: bool = False) -> bool:
+    """Can this string be written unquoted (inside [ ] or { } when flow) and read back as the same string?"""
+    if flow and not re.fullmatch(r"[A-Za-z_][\w.-]*", text):
+        return False
     if not text or text[0] in "#!&*|>%@`-?" or any(c in text for c in ",:#[]{}'\"\\") or any(c.isspace() for c in text):
         return False
     try:
