@@ -161,6 +161,10 @@ def test_other_comments_pr_comments_and_help(params_repo: Path) -> None:
     assert outcome.action == "none" and calls == []
     outcome, _, calls = _plan_job(params_repo, comment_event("/experiment seed=1", pull_request=True))
     assert outcome.action == "none" and calls == []
+    bot = comment_event("/experiment seed=1", association="NONE")
+    bot["comment"]["user"]["type"] = "Bot"
+    outcome, _, calls = _plan_job(params_repo, bot)
+    assert outcome.action == "none" and calls == []  # a bot is never answered: no comment loops
     outcome, fake, _ = _plan_job(params_repo, comment_event("/experiment help"))
     assert outcome.action == "none" and "Usage:" in fake.bodies[0]
     outcome, _, calls = _plan_job(params_repo, comment_event("/experiment cancel"))

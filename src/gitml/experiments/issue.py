@@ -90,7 +90,8 @@ def from_event(event: Mapping[str, Any], event_name: str, *, label: str = "exper
         comment = event.get("comment") or {}
         text = str(comment.get("body") or "")
         command, error = None, None
-        line = grammar.command_line(text) if event.get("action", "created") == "created" else None
+        from_bot = str((comment.get("user") or {}).get("type") or "") == "Bot"  # never answer a bot (no loops)
+        line = grammar.command_line(text) if event.get("action", "created") == "created" and not from_bot else None
         if line is not None:
             try:
                 command = grammar.parse_command(text)
