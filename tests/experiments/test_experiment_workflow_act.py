@@ -85,3 +85,18 @@ def test_a_non_collaborators_comment_reaches_no_runner(act_project: dict) -> Non
     assert calls == [("POST", "/repos/o/r/issues/7/comments")] and "@mallory" in fake.bodies[0]
     assert "dvc exp run" not in out and "issue-7-1" not in out
     assert git(p["origin"], "for-each-ref", "refs/exps") == ""
+
+
+def test_cancel_runs_the_cancel_job(act_project: dict) -> None:
+    p = act_project
+    title = "experiment #7"
+    runs = [{"id": 1, "status": "in_progress", "display_title": title},  # act's own run id: never cancelled
+            {"id": 41, "status": "in_progress", "display_title": title, "html_url": "https://github.com/o/r/runs/41"}]
+    with GitHubStub() as gh:
+        fake = FakeIssue(gh, "o/r", 7)
+        fake.add_workflow_runs(555, runs)
+        proc = _act(p["repo"], comment_event("/experiment cancel"), {**p["env"], "GITHUB_API_URL": gh.url}, p["tmp"])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    assert fake.cancelled == [41] and fake.labels == ["experiment:cancelled"]
+    assert "Cancelled 1 experiment run(s) of #7" in fake.bodies[0]
