@@ -72,6 +72,17 @@ def test_a_collaborators_comment_runs_the_whole_workflow(act_project: dict) -> N
     assert "`issue-7-2` | `evaluate.threshold=0.4`" in body and "🏆" in body
     assert "test-token" not in out
 
+    # then `/experiment promote issue-7-2`: the promote job branches, pushes and opens the pull request
+    with GitHubStub() as gh:
+        fake = FakeIssue(gh, "o/r", 7)
+        proc = _act(p["repo"], comment_event("/experiment promote issue-7-2"), {**p["env"], "GITHUB_API_URL": gh.url},
+                    p["tmp"])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    assert git(p["origin"], "rev-parse", "refs/heads/exp/issue-7-2")
+    assert [(pr["head"], pr["base"]) for pr in fake.pulls] == [("exp/issue-7-2", "main")]
+    assert fake.pulls[0]["body"].rstrip().endswith("Closes #7") and "🚀 Promoted `issue-7-2`" in fake.bodies[-1]
+
 
 def test_a_non_collaborators_comment_reaches_no_runner(act_project: dict) -> None:
     p = act_project
