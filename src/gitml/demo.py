@@ -4,8 +4,10 @@
 2. in a sandbox (a bare origin, a DVC remote of its own): main is reproduced, a branch
    changes one param, `gitml ci pr` runs on it and the sticky comment is rendered;
 3. main is released (a version tag), the branch is merged and released again,
-   the new version is promoted to staging and prod, and the prod model is fetched;
-4. the registry is printed.
+   the new version is promoted to staging and prod, the prod model is fetched and
+   the registry is printed;
+4. a simulated `/experiment` issue comment runs a three-variant experiment
+   (`dvc exp run`, `dvc exp push`) and the issue's results comment is printed.
 
 The sandbox lives in PROJECT/.gitml/sandbox (git-ignored), replaced on each run.
 """
@@ -76,3 +78,9 @@ def run(repo: str | Path = ".", echo: Callable[[str], None] = print) -> None:
 
     echo(_section("3. Merge, release, promote to prod, fetch the prod model"))
     echo(release_and_promote(sb.clone, sb.branch))
+
+    from gitml.experiments import demo as experiments_demo
+
+    comment = experiments_demo.DEFAULT_COMMENT
+    echo(_section(f"4. An experiment from an issue comment: {comment}"))
+    echo(experiments_demo.run_from_comment(sb.clone, comment))
