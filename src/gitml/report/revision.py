@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from gitml.errors import GitmlError
+from gitml.params import ParamsLoader
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Revision:
         if text is None:
             return None
         try:
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=ParamsLoader)  # noqa: S506 - a SafeLoader (reads 1e-05 as a float)
         except yaml.YAMLError as exc:
             raise GitmlError(f"{path} at {self.label} is not valid YAML: {exc}") from exc
 
