@@ -5,7 +5,6 @@ Shared by tests/serve and tests/monitor (built once per session from `pipeline_t
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass

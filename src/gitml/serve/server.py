@@ -19,12 +19,11 @@ from gitml.serve.predlog import PredictionLog
 
 
 def _require_extra() -> None:
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
+    import importlib.util
+
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
         raise GitmlError("serving needs FastAPI and uvicorn, which are not installed",
-                         hint="pip install 'gitml[serve]'") from exc
+                         hint="pip install 'gitml[serve]'")
 
 
 def build_runtime(
