@@ -10,7 +10,7 @@ import numpy as np
 
 from gitml.fsutil import write_json_atomic, write_text_atomic
 
-MAX_FIGURES = 12
+MAX_FIGURES = 8  # drifted features first, then the highest PSI, then the predicted score
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -94,8 +94,8 @@ def histogram_figures(reference: Any, current: Any, result: dict[str, Any], out_
         both = np.concatenate([ref, cur]) if ref.size + cur.size else np.array([0.0])
         lo, hi = np.quantile(both, [0.001, 0.999]) if both.size else (0.0, 1.0)
         bins = np.linspace(lo, hi if hi > lo else lo + 1, 41)
-        ax.hist(ref, bins=bins, density=True, alpha=0.5, label=f"reference ({ref.size})")
-        ax.hist(cur, bins=bins, density=True, alpha=0.5, label=f"current ({cur.size})")
+        ax.hist(ref, bins=bins, density=True, alpha=0.5, label="reference")
+        ax.hist(cur, bins=bins, density=True, alpha=0.5, label="current")
         ax.set_title(f"{name}: {note}", fontsize=9)
         ax.legend(fontsize=7)
         fig.tight_layout()
@@ -106,9 +106,13 @@ def histogram_figures(reference: Any, current: Any, result: dict[str, Any], out_
     return written
 
 
+_FIGURE_SAMPLE = 200_000  # a histogram of more values looks the same and costs more
+
+
 def _finite(values: Any) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
-    return arr[np.isfinite(arr)]
+    arr = arr[np.isfinite(arr)]
+    return arr[:: -(-arr.size // _FIGURE_SAMPLE)] if arr.size > _FIGURE_SAMPLE else arr
 
 
 def write_outputs(out_dir: str | os.PathLike[str], stem: str, result: dict[str, Any], markdown: str) -> dict[str, str]:
