@@ -51,3 +51,15 @@ def test_a_torn_line_and_a_record_without_a_feature(tmp_path: Path) -> None:
         read_prediction_log(log, since=5.0)
     with pytest.raises(GitmlError, match="no prediction log"):
         read_prediction_log(tmp_path / "absent.jsonl")
+
+
+def test_since_takes_spans_and_times() -> None:
+    import time
+
+    from gitml.monitor.cli import parse_since
+
+    assert parse_since(None) is None
+    assert abs(parse_since("24h") - (time.time() - 86400)) < 5
+    assert parse_since("2024-05-01T00:00:00Z") == 1714521600.0
+    with pytest.raises(GitmlError, match="is not a span or a time"):
+        parse_since("yesterday")

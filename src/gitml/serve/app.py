@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from gitml import __version__
@@ -46,6 +47,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     def _dumps(obj: Any) -> bytes:
         return json.dumps(obj, default=lambda o: o.tolist()).encode()
 
+_INLINE_ROWS = 256
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -167,7 +169,10 @@ def create_app(rt: Runtime) -> FastAPI:
                 raise PayloadError(f"the request body is not valid JSON: {exc}", ("body",), "json_invalid") from exc
             frame = loaded.schema.parse_payload(payload, rt.max_batch)
             try:
-                predictions, proba = loaded.predict(frame)
+                if len(frame) > _INLINE_ROWS:  # a big batch scores off the event loop: /health stays responsive
+                    predictions, proba = await run_in_threadpool(loaded.predict, frame)
+                else:  # a small one inline: a thread hop would cost more than the scoring
+                    predictions, proba = loaded.predict(frame)
             except ValueError as exc:  # e.g. values the model's numerics cannot take
                 raise PayloadError(f"the model cannot score these rows: {exc}", ("body", "rows"), "value_error") from exc
         except PayloadError as exc:
