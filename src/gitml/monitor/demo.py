@@ -43,6 +43,7 @@ def serve_and_drift(
     send that, and check again (expect that feature flagged). Returns a printable summary."""
     from gitml.serve import server
 
+    server.require_extra()
     cfg = config_mod.load(repo)
     work = cfg.root / ".gitml" / "demo-monitor"
     shutil.rmtree(work, ignore_errors=True)

@@ -18,7 +18,7 @@ from gitml.serve.model_holder import ModelHolder
 from gitml.serve.predlog import PredictionLog
 
 
-def _require_extra() -> None:
+def require_extra() -> None:
     import importlib.util
 
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
@@ -39,7 +39,7 @@ def build_runtime(
     max_batch: int | None = None,
 ) -> Any:
     """The Runtime for `gitml serve`: the first version loaded, the prediction log, and a follower when serving a stage."""
-    _require_extra()
+    require_extra()
     from gitml.serve.app import Runtime
 
     cfg = config_mod.load(repo)
@@ -84,7 +84,7 @@ class BackgroundServer:
     """Uvicorn in a thread on a loopback port (tests, benchmarks, the demo)."""
 
     def __init__(self, runtime: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        _require_extra()
+        require_extra()
         import uvicorn
 
         from gitml.serve.app import create_app
