@@ -66,7 +66,7 @@ def check_quality(current: Any, schema: ServedSchema, reference: Any, *, null_ra
             bounds = f"[{'' if f.min is None else f.min}, {'' if f.max is None else f.max}]"
             checks.append(QualityCheck(f.name, "out_of_range", share, out_of_range, share > out_of_range,
                                        f"{bad} values outside {bounds}"))
-    extra = [c for c in current.columns if c not in set(schema.names)]
+    extra = [c for c in current.columns if c not in set(schema.names) and c != schema.target]
     for c in extra[:20]:
         checks.append(QualityCheck(str(c), "unexpected_column", 1.0, 0.0, False, "not a feature of the model (ignored)"))
     return checks
