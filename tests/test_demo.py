@@ -19,3 +19,4 @@ def test_main_job_runs_the_whole_loop(pipeline_project):
     assert "model: latest v0.2.0 (2 versions); prod=v0.2.0, staging=v0.2.0" in out
     assert (repo / ".gitml/sandbox/clone/.gitml/model-prod.joblib").stat().st_size > 1000
     assert "## 🧪 Experiments for #1: ✅ done" in out and "3 of 3 variant(s)" in out and "🏆" in out
+    assert "Drift on unshifted traffic: ok" in out and "# Drift detected: model" in out

@@ -6,7 +6,9 @@
 3. main is released (a version tag), the branch is merged and released again,
    the new version is promoted to staging and prod, the prod model is fetched and
    the registry is printed;
-4. a simulated `/experiment` issue comment runs a three-variant experiment
+4. the prod model is served on loopback for a moment and sent requests; a drift
+   check against deliberately shifted data prints the issue that would be opened;
+5. a simulated `/experiment` issue comment runs a three-variant experiment
    (`dvc exp run`, `dvc exp push`) and the issue's results comment is printed.
 
 The sandbox lives in PROJECT/.gitml/sandbox (git-ignored), replaced on each run.
@@ -79,8 +81,13 @@ def run(repo: str | Path = ".", echo: Callable[[str], None] = print) -> None:
     echo(_section("3. Merge, release, promote to prod, fetch the prod model"))
     echo(release_and_promote(sb.clone, sb.branch))
 
+    from gitml.monitor import demo as monitor_demo
+
+    echo(_section("4. Serve the prod model on loopback, send requests, check drift"))
+    echo(monitor_demo.serve_and_drift(sb.clone, "model", stage="prod"))
+
     from gitml.experiments import demo as experiments_demo
 
     comment = experiments_demo.DEFAULT_COMMENT
-    echo(_section(f"4. An experiment from an issue comment: {comment}"))
+    echo(_section(f"5. An experiment from an issue comment: {comment}"))
     echo(experiments_demo.run_from_comment(sb.clone, comment))

@@ -85,4 +85,10 @@ def serve_and_drift(
     lines.append(f"Drift after shifting {feature} by {shift_sd} SD: {'BREACH' if drifted['breach'] else 'ok'}: {drifted['summary']}")
     lines.append(f"Report: {drifted['outputs']['markdown']} ({len(drifted.get('figures', []))} figures); "
                  f"{time.perf_counter() - started:.1f} s in all")
+    from gitml.monitor import issue as issue_mod
+
+    breach, title, body = issue_mod.compose(name, work / "shifted")
+    if breach:
+        lines += ["", f"The issue monitor.yml would open (label `{cfg.monitor.label}`), or update if one is open:", "",
+                  f"# {title}", "", body]
     return "\n".join(lines)
