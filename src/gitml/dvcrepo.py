@@ -115,11 +115,11 @@ def default_remote(root: str | Path) -> tuple[str, str]:
             "no default DVC remote is configured",
             hint="add one: dvc remote add -d storage ~/.cache/gitml/dvc-remote (or s3://, ssh://, gs://, azure://)",
         )
-    for line in dvc("remote", "list", cwd=root).splitlines():
-        parts = line.split()
-        if parts and parts[0] == name:
-            return name, parts[1]
-    raise GitmlError(f"default DVC remote {name!r} is not defined", hint=f"dvc remote add {name} URL")
+    # `dvc config` prints the value alone (`dvc remote list` is a table that wraps long URLs).
+    url = dvc("config", f"remote.{name}.url", cwd=root, check=False).strip()
+    if not url:
+        raise GitmlError(f"default DVC remote {name!r} is not defined", hint=f"dvc remote add {name} URL")
+    return name, url
 
 
 def local_remote_path(root: str | Path, url: str) -> Path | None:
