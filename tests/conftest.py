@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,25 +16,42 @@ import pytest
 from testkit import PROJECT_FILES, PROJECT_ROOT, VENV_BIN, copy_project, git, set_remote
 
 
+# Never let a test talk to the real GitHub or read a real token.
+UNSET = ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL", "GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "CI")
+
+
+def isolation_env(home: Path) -> dict[str, str]:
+    """The environment of a test: its own HOME (so its own ~/.cache/gitml DVC remote), git config and identity."""
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    return {
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Test User",
+        "GIT_COMMITTER_NAME": "Test User",
+        "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_EMAIL": "test@example.com",
+        "DVC_NO_ANALYTICS": "1",
+        "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", ""),
+    }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Isolate the whole session too: module- and session-scoped fixtures run outside `isolated_env`."""
+    os.environ.update(isolation_env(Path(tempfile.mkdtemp(prefix="gitml-test-home-"))))
+    for var in UNSET:
+        os.environ.pop(var, None)
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
-        monkeypatch.setenv(var, "Test User")
-    for var in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
-        monkeypatch.setenv(var, "test@example.com")
-    # Never let a test talk to the real GitHub or read a real token.
-    for var in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL", "GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "CI"):
+    for var, value in isolation_env(home).items():
+        monkeypatch.setenv(var, value)
+    for var in UNSET:
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.setenv("PATH", VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
     return home
 
 
