@@ -162,21 +162,14 @@ def push_lock(root: Path, branch: str, env: Mapping[str, str] | None = None) -> 
     """Push the dvc.lock commit to the PR branch.
 
     In GitHub Actions the checkout keeps no credentials (persist-credentials: false); the
-    token goes to git as an HTTP header through GIT_CONFIG_* variables: never on a command
-    line, in a URL or in .git/config.
+    token reaches git through gitml.forge.gitauth: never on a command line, in a URL or in
+    .git/config.
     """
-    env = dict(os.environ if env is None else env)
-    token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
-    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    if token and env.get("GITHUB_ACTIONS") == "true":
-        import base64
+    from gitml.forge.gitauth import git_auth
 
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
-        env.update({"GIT_CONFIG_COUNT": str(n + 1), f"GIT_CONFIG_KEY_{n}": f"http.{server}/.extraheader",
-                    f"GIT_CONFIG_VALUE_{n}": f"AUTHORIZATION: basic {basic}"})
-    run(["git", "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"], cwd=root, env=env,
-        hint=f"the job needs `contents: write` and GITHUB_TOKEN to push dvc.lock to {branch}")
+    with git_auth(env) as auth_env:
+        run(["git", "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"], cwd=root, env=auth_env,
+            hint=f"the job needs `contents: write` and GITHUB_TOKEN to push dvc.lock to {branch}")
 
 
 # -- the job ------------------------------------------------------------------
