@@ -65,10 +65,6 @@ def evaluate(model: Any, test: pd.DataFrame, p: EvaluateParams, seed: int) -> Ev
         {"recall": _r(r), "precision": _r(pr), "threshold": _r(t)}
         for r, pr, t in zip(recall[:-1], precision[:-1], prc_thr)
     ]
-    # Many small predict calls: thread start-up would dominate, so score them on one thread.
-    estimator = getattr(model, "named_steps", {}).get("model")
-    if estimator is not None and "n_jobs" in estimator.get_params():
-        estimator.set_params(n_jobs=1)
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(x), size=min(p.importance_rows, len(x)), replace=False)
     perm = permutation_importance(

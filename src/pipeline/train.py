@@ -35,6 +35,10 @@ def train(features: pd.DataFrame, featurizer: Any, p: TrainParams, seed: int) ->
 
     x = features.drop(columns=[sources.TARGET])
     estimator = make_estimator(p, seed).fit(x, features[sources.TARGET].to_numpy())
+    if "n_jobs" in estimator.get_params():
+        # Fit on every core; predict on one: small predict calls (serving, permutation importance)
+        # are several times faster without a thread pool, and the predictions are the same.
+        estimator.set_params(n_jobs=1)
     return Pipeline([("features", featurizer), ("model", estimator)])
 
 
