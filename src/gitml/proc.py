@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from gitml.errors import CommandError, GitmlError
@@ -47,10 +48,9 @@ def git(*args: str, cwd: str | os.PathLike[str] | None = None, check: bool = Tru
 
 def dvc_argv() -> list[str]:
     """The dvc executable next to this Python, so a venv's dvc is used even when not on PATH."""
-    here = Path(os.path.realpath(os.sys.executable)).parent  # type: ignore[attr-defined]
-    for candidate in (Path(os.sys.executable).parent / "dvc", here / "dvc"):  # type: ignore[attr-defined]
-        if candidate.exists():
-            return [str(candidate)]
+    for folder in (Path(sys.executable).parent, Path(os.path.realpath(sys.executable)).parent):
+        if (folder / "dvc").exists():
+            return [str(folder / "dvc")]
     return ["dvc"]
 
 
