@@ -6,7 +6,6 @@ Errors name the key, the bad value and what was expected, e.g.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import yaml
 
 from gitml.errors import GitmlError
+from gitml.fsutil import read_json
 
 
 class ParamsLoader(yaml.SafeLoader):
@@ -39,13 +39,7 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def read_schema(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise GitmlError(f"params schema {p} does not exist", hint="check [tool.gitml].params_schema") from exc
-    except json.JSONDecodeError as exc:
-        raise GitmlError(f"params schema {p} is not valid JSON: {exc}") from exc
+    return read_json(path, "params schema", missing_hint="check [tool.gitml].params_schema")
 
 
 def _expected(error: Any) -> str:

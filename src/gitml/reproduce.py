@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from gitml import config as config_mod
 from gitml import dvcrepo
 from gitml.errors import GitmlError
+from gitml.fsutil import read_json
 from gitml.params import load_validated, read_yaml
 
 
@@ -45,12 +45,7 @@ def validate_params(repo: str | Path = ".") -> Path:
 
 def read_metrics(cfg: config_mod.Config) -> dict[str, Any]:
     path = cfg.root / cfg.metrics
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise GitmlError(f"metrics file {path} is not valid JSON: {exc}") from exc
+    return read_json(path, "metrics file") if path.exists() else {}
 
 
 def reproduce(repo: str | Path = ".", *, push: bool = True, echo: bool = True) -> ReproResult:

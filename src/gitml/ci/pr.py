@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -26,7 +25,7 @@ from gitml import dvcrepo
 from gitml import reproduce as reproduce_mod
 from gitml.errors import GitmlError
 from gitml.forge import actions
-from gitml.fsutil import write_json_atomic, write_text_atomic
+from gitml.fsutil import read_json, write_json_atomic, write_text_atomic
 from gitml.proc import git, run
 from gitml.report import compare, figures, markdown
 from gitml.report.revision import Revision
@@ -309,12 +308,7 @@ def gate_exit(report: dict[str, Any], fail_job: bool | None = None) -> tuple[boo
 
 def load_report(path: str | Path) -> dict[str, Any]:
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise GitmlError(f"{p} does not exist", hint="run `gitml ci pr` first") from exc
-    except json.JSONDecodeError as exc:
-        raise GitmlError(f"{p} is not valid JSON: {exc}") from exc
+    data = read_json(p, missing_hint="run `gitml ci pr` first")
     if data.get("version") != compare.REPORT_VERSION:
         raise GitmlError(f"{p} has report version {data.get('version')!r}; this gitml reads {compare.REPORT_VERSION}")
     return data

@@ -6,12 +6,12 @@ with the new report: there is never a second open drift issue for the same model
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from gitml.errors import GitmlError
+from gitml.fsutil import read_json
 from gitml.forge.github import GitHubClient
 
 MAX_BODY = 60000  # GitHub refuses issue bodies over 65536 characters
@@ -46,10 +46,7 @@ def compose(name: str, reports_dir: str | os.PathLike[str], run_url: str | None 
         if not js.exists():
             continue
         found = True
-        try:
-            result = json.loads(js.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise GitmlError(f"{js} is not valid JSON: {exc}", hint="run `gitml monitor drift` again") from exc
+        result = read_json(js, invalid_hint="run `gitml monitor drift` again")
         if result.get("breach"):
             breach = True
             reasons.append(stem if stem != "drift" else f"drift ({result.get('summary', '')})")

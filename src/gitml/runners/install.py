@@ -8,7 +8,6 @@ chown and systemctl steps are reported as skipped.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gitml.errors import GitmlError
-from gitml.fsutil import write_json_atomic, write_text_atomic
+from gitml.fsutil import read_json, write_json_atomic, write_text_atomic
 from gitml.forge.github import GitHubClient, GitHubError
 from gitml.runners import cache, download, units
 from gitml.runners.github_api import RunnersAPI, Scope, client_from_env, summarize
@@ -293,12 +292,9 @@ def apply(actions: Sequence[Action]) -> list[str]:
 
 def read_manifest(layout: units.Layout) -> dict[str, Any]:
     path = layout.on_disk(layout.manifest)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise GitmlError(f"no runners installed here ({layout.manifest} is missing)", hint="run `gitml runner install` first") from exc
-    except json.JSONDecodeError as exc:
-        raise GitmlError(f"{path} is not valid JSON: {exc}", hint="re-run `gitml runner install`") from exc
+    if not path.exists():
+        raise GitmlError(f"no runners installed here ({layout.manifest} is missing)", hint="run `gitml runner install` first")
+    data = read_json(path, invalid_hint="re-run `gitml runner install`")
     if data.get("version") != MANIFEST_VERSION:
         raise GitmlError(f"{path} has version {data.get('version')!r}, this gitml reads {MANIFEST_VERSION}", hint="re-run install")
     return data

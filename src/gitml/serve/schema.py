@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from gitml.errors import GitmlError
+from gitml.fsutil import read_json
 
 DTYPES = ("float", "int", "category")
 _NUMERIC = frozenset({float, int, type(None)})
@@ -101,14 +102,8 @@ class ServedSchema:
 
     @classmethod
     def load(cls, path: str | Path) -> ServedSchema:
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise GitmlError(f"served schema {p} does not exist", hint="set [tool.gitml.serve].schema") from exc
-        except json.JSONDecodeError as exc:
-            raise GitmlError(f"served schema {p} is not valid JSON: {exc}") from exc
-        return cls.from_dict(data, source=str(p))
+        data = read_json(path, "served schema", missing_hint="set [tool.gitml.serve].schema")
+        return cls.from_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         cols = []
